@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'core',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2dFilterGrad, conv2dInputGrad } from './conv-grad';
+import { KernelCalls, RawKernelFunc } from './kernel-calls';
+import { batchMatMulViaTranspose } from './matmul';
+
+/** Backends that get the composed training kernels (the native `tensorflow` backend has fast ones of its own). */
+export const TRAINING_KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
+/** Names of the kernels {@link registerTrainingKernels} installs. */
+export const TRAINING_KERNEL_NAMES: readonly string[] = [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.BatchMatMul];
+
+const stockKernels = new Map<string, tf.KernelConfig | null>();
+const ours = new WeakSet<RawKernelFunc>();
+const key = (name: string, backend: string): string => `${backend}/${name}`;
+
+/**
+ * The backend's own kernel for `name` as it was before {@link registerTrainingKernels} replaced it (`undefined`
+ * when nothing was replaced, `null` when the backend had none). Benchmarks use it to time stock against composed.
+ */
+export function stockKernel(name: string, backendName: string): tf.KernelConfig | null | undefined {
+  return stockKernels.get(key(name, backendName));
+}
+
+function stockFunc(name: string, backendName: string): RawKernelFunc | undefined {
+  return stockKernels.get(key(name, backendName))?.kernelFunc;
+}
+
+function callsFor(backend: unknown, backendName: string): KernelCalls {
+  const stockMatMul = stockFunc(tf.BatchMatMul, backendName);
+  // Compositions must reach the stock BatchMatMul, never our replacement of it.
+  const overrides = new Map<string, RawKernelFunc>(stockMatMul ? [[tf.BatchMatMul, stockMatMul]] : []);
+  return new KernelCalls(backend as tf.KernelBackend, backendName, overrides);
+}
+
+function makeKernel(name: string, backendName: string): RawKernelFunc {
+  let fn: RawKernelFunc;
+  switch (name) {
+    case tf.Conv2DBackpropInput:
+      fn = ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+        if (a.dataFormat === 'NCHW') return delegate(name, backendName, inputs, backend, attrs);
+        return conv2dInputGrad(callsFor(backend, backendName), inputs.dy, inputs.filter, a.inputShape, a);
+      };
+      break;
+    case tf.Conv2DBackpropFilter:
+      fn = ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+        if (a.dataFormat === 'NCHW') return delegate(name, backendName, inputs, backend, attrs);
+        return conv2dFilterGrad(callsFor(backend, backendName), inputs.x, inputs.dy, a.filterShape, a);
+      };
+      break;
+    case tf.BatchMatMul:
+      fn = ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as tf.BatchMatMulAttrs;
+        const stock = stockFunc(name, backendName);
+        if (stock == null) throw new Error(`diffpress: no stock BatchMatMul on backend '${backendName}'`);
+        if (!a.transposeA && !a.transposeB) return stock({ inputs, backend, attrs });
+        return batchMatMulViaTranspose(callsFor(backend, backendName), stock, inputs.a, inputs.b, a.transposeA, a.transposeB);
+      };
+      break;
+    default:
+      throw new Error(`diffpress: no composed kernel for '${name}'`);
+  }
+  ours.add(fn);
+  return fn;
+}
+
+function delegate(
+  name: string,
+  backendName: string,
+  inputs: tf.NamedTensorInfoMap,
+  backend: unknown,
+  attrs: tf.NamedAttrMap | undefined,
+): tf.TensorInfo | tf.TensorInfo[] {
+  const stock = stockFunc(name, backendName);
+  if (stock == null) {
+    throw new Error(`diffpress: ${name} with dataFormat NCHW is not available on backend '${backendName}'; use NHWC`);
+  }
+  return stock({ inputs, backend: backend as tf.KernelBackend, attrs });
+}
+
+/**
+ * Installs the composed training kernels (`Conv2DBackpropInput`, `Conv2DBackpropFilter`, `BatchMatMul` with
+ * transpose flags) for `backendName`, built from that backend's fast forward kernels. Idempotent: a second call
+ * changes nothing. Must run after the backend is initialised, because the stock kernels' set-up (which binds
+ * their WebAssembly functions) happens at initialisation and the compositions call them.
+ *
+ * @returns the names of the kernels installed by this call (empty when already installed or not applicable).
+ */
+export function registerTrainingKernels(backendName: string): string[] {
+  if (!TRAINING_KERNEL_BACKENDS.includes(backendName)) return [];
+  const installed: string[] = [];
+  for (const name of TRAINING_KERNEL_NAMES) {
+    const current = tf.getKernel(name, backendName);
+    if (current != null && ours.has(current.kernelFunc)) continue;
+    stockKernels.set(key(name, backendName), current ?? null);
+    if (current != null) tf.unregisterKernel(name, backendName);
+    tf.registerKernel({
+      kernelName: name,
+      backendName,
+      kernelFunc: makeKernel(name, backendName),
+      setupFunc: current?.setupFunc,
+      disposeFunc: current?.disposeFunc,
+    });
+    installed.push(name);
+  }
+  return installed;
+}
+
+/**
+ * Puts the stock kernels back (for benchmarks and tests that compare against them). A later
+ * {@link registerTrainingKernels} installs the composed ones again.
+ */
+export function unregisterTrainingKernels(backendName: string): void {
+  for (const name of TRAINING_KERNEL_NAMES) {
+    const current = tf.getKernel(name, backendName);
+    if (current == null || !ours.has(current.kernelFunc)) continue;
+    tf.unregisterKernel(name, backendName);
+    const stock = stockKernels.get(key(name, backendName));
+    if (stock != null) tf.registerKernel(stock);
+  }
+}
+
+/** Whether the composed training kernels are currently installed for `backendName`. */
+export function hasTrainingKernels(backendName: string): boolean {
+  return TRAINING_KERNEL_NAMES.every((name) => {
+    const k = tf.getKernel(name, backendName);
+    return k != null && ours.has(k.kernelFunc);
+  });
+}
