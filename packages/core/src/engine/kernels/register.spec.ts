@@ -37,6 +37,14 @@ const MATMUL_CASES: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }
   { a: [3, 5, 4], b: [3, 6, 5], ta: true, tb: true },
   { a: [2, 3, 7, 4], b: [2, 3, 7, 5], ta: true, tb: false },
   { a: [6, 4], b: [5, 4], ta: false, tb: true },
+  // 128³ multiply-adds per entry: the per-entry split path on wasm.
+  { a: [3, 128, 128], b: [3, 128, 128], ta: true, tb: true },
+];
+
+/** Broadcast right operands (folded into one product on wasm); tfjs has no gradient for these, so forward only. */
+const BROADCAST_CASES: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
+  { a: [2, 3, 7, 4], b: [5, 4], ta: false, tb: true },
+  { a: [4, 6, 3], b: [1, 6, 5], ta: true, tb: false },
 ];
 
 function data(shape: number[], seed: number): Float32Array {
@@ -82,6 +90,9 @@ function matmulGrads(c: (typeof MATMUL_CASES)[number], seed: number): Float32Arr
 describe('composed training kernels', () => {
   const reference = new Map<string, { dx: Float32Array; dw: Float32Array }>();
   const matmulReference = new Map<number, Float32Array[]>();
+  const broadcastReference = new Map<number, Float32Array>();
+  const broadcastProduct = (c: (typeof BROADCAST_CASES)[number], seed: number): Float32Array =>
+    tf.tidy(() => tf.matMul(tf.tensor(data(c.a, seed), c.a), tf.tensor(data(c.b, seed + 1), c.b), c.ta, c.tb).dataSync() as Float32Array);
 
   beforeAll(async () => {
     await initEngine({ backend: 'cpu', quiet: true });
@@ -90,6 +101,7 @@ describe('composed training kernels', () => {
     expect(hasTrainingKernels('cpu')).toBe(false);
     CONV_CASES.forEach((c, i) => reference.set(String(i), convGrads(c, 100 + 10 * i)));
     MATMUL_CASES.forEach((c, i) => matmulReference.set(i, matmulGrads(c, 500 + 10 * i)));
+    BROADCAST_CASES.forEach((c, i) => broadcastReference.set(i, broadcastProduct(c, 900 + 10 * i)));
     expect(registerTrainingKernels('cpu')).toHaveLength(3);
   });
 
@@ -124,6 +136,12 @@ describe('composed training kernels', () => {
         },
       );
 
+      it.each(BROADCAST_CASES.map((c, i) => [i, c] as const))('broadcast matmul case %i matches forward', (i, c) => {
+        const ref = broadcastReference.get(i);
+        if (ref == null) throw new Error('missing reference');
+        expect(relErr(broadcastProduct(c, 900 + 10 * i), ref)).toBeLessThanOrEqual(1e-5);
+      });
+
       it('leaks neither tensors nor backend buffers', () => {
         convGrads(CONV_CASES[2], 1);
         matmulGrads(MATMUL_CASES[3], 1);
@@ -132,6 +150,8 @@ describe('composed training kernels', () => {
         convGrads(CONV_CASES[2], 1);
         convGrads(CONV_CASES[6], 1);
         matmulGrads(MATMUL_CASES[3], 1);
+        matmulGrads(MATMUL_CASES[6], 1);
+        broadcastProduct(BROADCAST_CASES[0], 1);
         expect(tf.memory().numTensors).toBe(tensors);
         expect(tf.engine().backend.numDataIds()).toBe(ids);
       });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grad';
 import { KernelCalls, RawKernelFunc } from './kernel-calls';
-import { batchMatMulViaTranspose } from './matmul';
+import { batchMatMulFast } from './matmul';
 
 /** Backends that get the composed training kernels (the native `tensorflow` backend has fast ones of its own). */
 export const TRAINING_KERNEL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
@@ -54,8 +54,9 @@ function makeKernel(name: string, backendName: string): RawKernelFunc {
         const a = attrs as unknown as tf.BatchMatMulAttrs;
         const stock = stockFunc(name, backendName);
         if (stock == null) throw new Error(`diffpress: no stock BatchMatMul on backend '${backendName}'`);
-        if (!a.transposeA && !a.transposeB) return stock({ inputs, backend, attrs });
-        return batchMatMulViaTranspose(callsFor(backend, backendName), stock, inputs.a, inputs.b, a.transposeA, a.transposeB);
+        // Only wasm has a single-batch path fast enough to be worth a loop over the batch.
+        const split = backendName === 'wasm';
+        return batchMatMulFast(callsFor(backend, backendName), stock, inputs.a, inputs.b, a.transposeA, a.transposeB, split);
       };
       break;
     default:
