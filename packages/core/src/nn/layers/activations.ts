@@ -1,0 +1,18 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../module';
+
+/** SiLU / swish: `x · sigmoid(x)`, the activation of DDPM-style UNets. */
+export class SiLU extends Module {
+  /** Element-wise `x · σ(x)`. */
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+  }
+}
+
+/** Passes its input through; a placeholder for an optional layer or a removed one. */
+export class Identity extends Module {
+  /** Returns `x` unchanged. */
+  forward(x: tf.Tensor): tf.Tensor {
+    return x;
+  }
+}
