@@ -1,7 +1,37 @@
 /**
  * `@diffpress/core`: the tensor engine every diffpress package builds on.
  *
+ * - **Engine** — {@link initEngine} picks the backend (`tensorflow` → `wasm` → `cpu`, or `DIFFPRESS_BACKEND`) and
+ *   installs training kernels that tfjs's wasm and cpu backends lack or run slowly ({@link registerTrainingKernels}).
+ * - **Straight-through ops** — {@link roundSTE}, {@link signSTE}, {@link approxSign}, {@link gradScale},
+ *   {@link clampSTE}.
+ * - **Seeded randomness** — noise that is a pure function of (seed, stream, index): {@link seededNormal},
+ *   {@link seededNormalBatch}, and the sequential {@link Rng}.
+ * - **Numerics** — float64 symmetric eigen-decomposition and matrix square roots: {@link symmetricEigen},
+ *   {@link sqrtmPsd}, {@link traceSqrtProduct}.
+ * - **Modules** — a PyTorch-like {@link Module} system with path-based surgery ({@link Module.select},
+ *   {@link Module.replace}) and the layers of diffusion UNets.
+ * - **Checkpoints** — the safetensors format.
+ *
  * @packageDocumentation
  */
 export * from './engine/backend';
 export * from './engine/kernels/register';
+export * from './ops/ste';
+export * from './random/philox';
+export * from './random/seeded';
+export * from './numerics/linalg';
+export * from './nn/glob';
+export * from './nn/module';
+export * from './nn/init';
+export * from './nn/layers/activations';
+export * from './nn/layers/attention';
+export * from './nn/layers/conv2d';
+export * from './nn/layers/dropout';
+export * from './nn/layers/group-norm';
+export * from './nn/layers/linear';
+export * from './nn/layers/resample';
+export * from './nn/layers/sequential';
+export * from './io/float16';
+export * from './io/safetensors';
+export * from './io/checkpoint';

@@ -1,6 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
+ * A one-input op with a hand-written gradient: `backward(dy, x)` returns dL/dx. `tf.customGrad` passes inputs and
+ * the save function through one variadic parameter, hence the unpacking.
+ */
+function unaryWithGrad<T extends tf.Tensor>(
+  x: T,
+  forward: (a: tf.Tensor) => tf.Tensor,
+  backward: (dy: tf.Tensor, a: tf.Tensor) => tf.Tensor,
+): T {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const a = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    save([a]);
+    return { value: forward(a), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, saved[0]) };
+  });
+  return op(x) as T;
+}
+
+/**
  * Rounds to the nearest integer (ties to even, like `torch.round`) with a straight-through gradient: the backward
  * pass treats rounding as the identity (Bengio et al. 2013), which is what makes fake quantization trainable.
  *
@@ -10,8 +28,7 @@ import * as tf from '@tensorflow/tfjs';
  * ```
  */
 export function roundSTE<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad((a: tf.Tensor) => ({ value: tf.round(a), gradFunc: (dy: tf.Tensor) => dy }));
-  return op(x) as T;
+  return unaryWithGrad(x, tf.round, (dy) => dy);
 }
 
 /**
@@ -24,14 +41,7 @@ export function roundSTE<T extends tf.Tensor>(x: T): T {
  * ```
  */
 export function signSTE<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad((a: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([a]);
-    return {
-      value: tf.sign(a),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.cast(tf.lessEqual(tf.abs(saved[0]), 1), 'float32')),
-    };
-  });
-  return op(x) as T;
+  return unaryWithGrad(x, tf.sign, (dy, a) => tf.mul(dy, tf.cast(tf.lessEqual(tf.abs(a), 1), 'float32')));
 }
 
 /**
@@ -45,14 +55,7 @@ export function signSTE<T extends tf.Tensor>(x: T): T {
  * ```
  */
 export function approxSign<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad((a: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([a]);
-    return {
-      value: tf.sign(a),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.relu(tf.sub(2, tf.mul(2, tf.abs(saved[0]))))),
-    };
-  });
-  return op(x) as T;
+  return unaryWithGrad(x, tf.sign, (dy, a) => tf.mul(dy, tf.relu(tf.sub(2, tf.mul(2, tf.abs(a))))));
 }
 
 /**
@@ -65,8 +68,7 @@ export function approxSign<T extends tf.Tensor>(x: T): T {
  * ```
  */
 export function gradScale<T extends tf.Tensor>(x: T, scale: number): T {
-  const op = tf.customGrad((a: tf.Tensor) => ({ value: tf.clone(a), gradFunc: (dy: tf.Tensor) => tf.mul(dy, scale) }));
-  return op(x) as T;
+  return unaryWithGrad(x, tf.clone, (dy) => tf.mul(dy, scale));
 }
 
 /**
@@ -89,13 +91,9 @@ export function lsqGradScale(numel: number, qp: number): number {
  */
 export function clampSTE<T extends tf.Tensor>(x: T, lo: number, hi: number): T {
   if (!(lo <= hi)) throw new Error(`clampSTE: lo (${lo}) must not exceed hi (${hi})`);
-  const op = tf.customGrad((a: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([a]);
-    return {
-      value: tf.clipByValue(a, lo, hi),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.mul(dy, tf.cast(tf.logicalAnd(tf.greaterEqual(saved[0], lo), tf.lessEqual(saved[0], hi)), 'float32')),
-    };
-  });
-  return op(x) as T;
+  return unaryWithGrad(
+    x,
+    (a) => tf.clipByValue(a, lo, hi),
+    (dy, a) => tf.mul(dy, tf.cast(tf.logicalAnd(tf.greaterEqual(a, lo), tf.lessEqual(a, hi)), 'float32')),
+  );
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KernelCalls } from './kernel-calls';
+import { ExplicitPadding, KernelCalls } from './kernel-calls';
 
 type Pads = [number, number, number, number];
 
@@ -13,7 +13,7 @@ function convInfoOf(
     filterShape,
     attrs.strides,
     1,
-    attrs.pad as 'same' | 'valid' | number | tf.ExplicitPadding,
+    attrs.pad as 'same' | 'valid' | number | ExplicitPadding,
     attrs.dimRoundingMode,
     false,
     'channelsLast',

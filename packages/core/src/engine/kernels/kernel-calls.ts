@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 
+/** Explicit NHWC padding `[[0, 0], [top, bottom], [left, right], [0, 0]]` (tfjs does not export its own alias). */
+export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
 /**
  * A kernel implementation as the engine stores it: a function of `{inputs, backend, attrs}`.
  */
@@ -78,13 +81,13 @@ export class KernelCalls {
     pads: [number, number, number, number],
   ): tf.TensorInfo {
     const [t, b, l, r] = pads;
-    const pad: tf.ExplicitPadding = [
+    const pad: ExplicitPadding = [
       [0, 0],
       [t, b],
       [l, r],
       [0, 0],
     ];
-    return this.run(tf.Conv2D, { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined });
+    return this.run(tf.Conv2D, { x, filter }, { strides, pad, dataFormat: 'NHWC', dilations });
   }
 
   /**

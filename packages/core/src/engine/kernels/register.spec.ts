@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { ExplicitPadding } from './kernel-calls';
 import { initEngine } from '../backend';
 import { hasTrainingKernels, registerTrainingKernels, stockKernel, unregisterTrainingKernels } from './register';
 
-type Pad = 'same' | 'valid' | number | tf.ExplicitPadding;
+type Pad = 'same' | 'valid' | number | ExplicitPadding;
 interface ConvCase {
   x: [number, number, number, number];
   k: [number, number];
@@ -63,7 +64,7 @@ function relErr(got: Float32Array, ref: Float32Array): number {
 }
 
 function convGrads(c: ConvCase, seed: number): { dx: Float32Array; dw: Float32Array } {
-  const wShape = [c.k[0], c.k[1], c.x[3], c.outC];
+  const wShape: [number, number, number, number] = [c.k[0], c.k[1], c.x[3], c.outC];
   return tf.tidy(() => {
     const x = tf.tensor(data(c.x, seed), c.x) as tf.Tensor4D;
     const w = tf.tensor(data(wShape, seed + 1), wShape) as tf.Tensor4D;

@@ -32,6 +32,12 @@ function callsFor(backend: unknown, backendName: string): KernelCalls {
   return new KernelCalls(backend as tf.KernelBackend, backendName, overrides);
 }
 
+function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t == null) throw new Error(`diffpress: ${kernel} called without input '${name}'`);
+  return t;
+}
+
 function makeKernel(name: string, backendName: string): RawKernelFunc {
   let fn: RawKernelFunc;
   switch (name) {
@@ -39,14 +45,14 @@ function makeKernel(name: string, backendName: string): RawKernelFunc {
       fn = ({ inputs, backend, attrs }) => {
         const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
         if (a.dataFormat === 'NCHW') return delegate(name, backendName, inputs, backend, attrs);
-        return conv2dInputGrad(callsFor(backend, backendName), inputs.dy, inputs.filter, a.inputShape, a);
+        return conv2dInputGrad(callsFor(backend, backendName), input(inputs, 'dy', name), input(inputs, 'filter', name), a.inputShape, a);
       };
       break;
     case tf.Conv2DBackpropFilter:
       fn = ({ inputs, backend, attrs }) => {
         const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
         if (a.dataFormat === 'NCHW') return delegate(name, backendName, inputs, backend, attrs);
-        return conv2dFilterGrad(callsFor(backend, backendName), inputs.x, inputs.dy, a.filterShape, a);
+        return conv2dFilterGrad(callsFor(backend, backendName), input(inputs, 'x', name), input(inputs, 'dy', name), a.filterShape, a);
       };
       break;
     case tf.BatchMatMul:
@@ -56,7 +62,7 @@ function makeKernel(name: string, backendName: string): RawKernelFunc {
         if (stock == null) throw new Error(`diffpress: no stock BatchMatMul on backend '${backendName}'`);
         // Only wasm has a single-batch path fast enough to be worth a loop over the batch.
         const split = backendName === 'wasm';
-        return batchMatMulFast(callsFor(backend, backendName), stock, inputs.a, inputs.b, a.transposeA, a.transposeB, split);
+        return batchMatMulFast(callsFor(backend, backendName), stock, input(inputs, 'a', name), input(inputs, 'b', name), a.transposeA, a.transposeB, split);
       };
       break;
     default:
