@@ -9,7 +9,7 @@ module.exports = {
   // A wasm backend initialisation that is still pending when jest tears the globals down fails the run otherwise.
   testEnvironmentOptions: { globalsCleanup: 'off' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['**/*.spec.ts'],

@@ -53,6 +53,14 @@ function isBackendName(s: string): s is BackendName {
   return (BACKEND_PREFERENCE as readonly string[]).includes(s);
 }
 
+/** The outcome of {@link requestedBackend}. */
+export interface BackendRequest {
+  /** The backend asked for, or `'auto'` for the first available in {@link BACKEND_PREFERENCE}. */
+  name: BackendName | 'auto';
+  /** Where the request came from. */
+  chosenBy: EngineInfo['chosenBy'];
+}
+
 /**
  * Resolves which backend was asked for: the option wins over {@link BACKEND_ENV_VAR}, which wins over automatic
  * choice. Throws on an unknown name, listing the valid ones.
@@ -60,7 +68,7 @@ function isBackendName(s: string): s is BackendName {
 export function requestedBackend(
   option: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): { name: BackendName | 'auto'; chosenBy: EngineInfo['chosenBy'] } {
+): BackendRequest {
   const pick = (raw: string, source: string): BackendName | 'auto' => {
     const v = raw.trim().toLowerCase();
     if (v === 'auto' || v === '') return 'auto';

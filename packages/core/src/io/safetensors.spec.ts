@@ -45,6 +45,13 @@ function summary(decoded: DecodedSafetensors): Record<string, { dtype: string; s
   return out;
 }
 
+/** `map.get(key)`, failing the test with the key's name when it is absent. */
+function must<V>(map: ReadonlyMap<string, V>, key: string): V {
+  const v = map.get(key);
+  if (v === undefined) throw new Error(`missing '${key}'`);
+  return v;
+}
+
 const F32_ONE = [0x00, 0x00, 0x80, 0x3f];
 const F32_MINUS_TWO = [0x00, 0x00, 0x00, 0xc0];
 
@@ -69,8 +76,8 @@ describe('the hand-built fixture', () => {
       a: { dtype: 'F32', shape: [2], data: [...F32_ONE, ...F32_MINUS_TWO] },
       b: { dtype: 'U8', shape: [3], data: [1, 2, 3] },
     });
-    expect(Array.from(rawToFloat32(decoded.tensors.get('a')!))).toEqual([1, -2]);
-    expect(Array.from<number | bigint>(rawToTypedArray(decoded.tensors.get('b')!))).toEqual([1, 2, 3]);
+    expect(Array.from(rawToFloat32(must(decoded.tensors, 'a')))).toEqual([1, -2]);
+    expect(Array.from<number | bigint>(rawToTypedArray(must(decoded.tensors, 'b')))).toEqual([1, 2, 3]);
   });
 
   it('is what the encoder writes for the same content, up to header padding', () => {
@@ -195,13 +202,13 @@ describe('round trips', () => {
 
   it('F32', () => {
     const values = new Float32Array([0.1, -3.5, 1e-30, 3e38, -0]);
-    const back = rawToFloat32(roundTrip({ w: rawFromFloat32(values, [5]) }).get('w')!);
+    const back = rawToFloat32(must(roundTrip({ w: rawFromFloat32(values, [5]) }), 'w'));
     expect(Array.from(back)).toEqual(Array.from(values));
   });
 
   it('F16', () => {
     const values = new Float32Array([1, -2, 0.1, 65504, 1e-7, 70000, -0]);
-    const t = roundTrip({ w: rawFromFloat32(values, [7], 'F16') }).get('w')!;
+    const t = must(roundTrip({ w: rawFromFloat32(values, [7], 'F16') }), 'w');
     expect(t.dtype).toBe('F16');
     expect(t.data.byteLength).toBe(14);
     expect(Array.from(rawToTypedArray({ ...t, dtype: 'F16' }))).toEqual([
@@ -212,7 +219,7 @@ describe('round trips', () => {
 
   it('I8', () => {
     const values = Int8Array.from([-128, -1, 0, 1, 127, 5]);
-    const t = roundTrip({ q: rawFromInt8(values, [2, 3]) }).get('q')!;
+    const t = must(roundTrip({ q: rawFromInt8(values, [2, 3]) }), 'q');
     expect(t).toMatchObject({ dtype: 'I8', shape: [2, 3] });
     expect(Array.from<number | bigint>(rawToTypedArray(t))).toEqual(Array.from(values));
     expect(Array.from(rawToFloat32(t))).toEqual([-128, -1, 0, 1, 127, 5]);
@@ -220,7 +227,7 @@ describe('round trips', () => {
 
   it('I32', () => {
     const values = Int32Array.from([-2147483648, -1, 0, 2147483647]);
-    const t = roundTrip({ steps: rawFromInt32(values, [2, 2]) }).get('steps')!;
+    const t = must(roundTrip({ steps: rawFromInt32(values, [2, 2]) }), 'steps');
     expect(Array.from<number | bigint>(rawToTypedArray(t))).toEqual(Array.from(values));
     expect(Array.from(rawToFloat32(t))).toEqual([-2147483648, -1, 0, 2147483648]);
   });
@@ -231,18 +238,18 @@ describe('round trips', () => {
       empty: rawFromFloat32(new Float32Array(0), [0, 3]),
       empty8: rawFromInt8(new Int8Array(0), [4, 0]),
     });
-    expect(back.get('scale')!.shape).toEqual([]);
-    expect(Array.from(rawToFloat32(back.get('scale')!))).toEqual([0.5]);
-    expect(back.get('empty')!.shape).toEqual([0, 3]);
-    expect(back.get('empty')!.data.byteLength).toBe(0);
-    expect(rawToFloat32(back.get('empty8')!).length).toBe(0);
+    expect(must(back, 'scale').shape).toEqual([]);
+    expect(Array.from(rawToFloat32(must(back, 'scale')))).toEqual([0.5]);
+    expect(must(back, 'empty').shape).toEqual([0, 3]);
+    expect(must(back, 'empty').data.byteLength).toBe(0);
+    expect(rawToFloat32(must(back, 'empty8')).length).toBe(0);
   });
 });
 
 describe('reading the other dtypes', () => {
   function single(dtype: string, shape: number[], data: number[]): RawTensor {
     const header = JSON.stringify({ t: { dtype, shape, data_offsets: [0, data.length] } });
-    return decodeSafetensors(craft(header, data)).tensors.get('t')!;
+    return must(decodeSafetensors(craft(header, data)).tensors, 't');
   }
 
   it('BF16 widens exactly', () => {
@@ -281,7 +288,7 @@ describe('reading the other dtypes', () => {
     const shift = (8 + header.length + 1) % 4 === 0 ? 1 : 0;
     const backing = new Uint8Array(file.byteLength + shift);
     backing.set(file, shift);
-    const t = decodeSafetensors(backing.subarray(shift)).tensors.get('f')!;
+    const t = must(decodeSafetensors(backing.subarray(shift)).tensors, 'f');
     expect(t.data.byteOffset % 4).not.toBe(0);
     expect(Array.from(rawToFloat32(t))).toEqual([1, -2]);
   });
@@ -290,7 +297,7 @@ describe('reading the other dtypes', () => {
 describe('decodeSafetensors', () => {
   it('returns views into the input bytes', () => {
     const file = craft('{"b":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}', [1, 2]);
-    const t = decodeSafetensors(file).tensors.get('b')!;
+    const t = must(decodeSafetensors(file).tensors, 'b');
     file[file.byteLength - 1] = 42;
     expect(Array.from(t.data)).toEqual([1, 42]);
   });
@@ -456,8 +463,8 @@ describe('safetensors files', () => {
     expect(Array.from(fs.readFileSync(file))).toEqual(Array.from(encodeSafetensors(tensors, { format: 'pt' })));
     const back = readSafetensorsFile(file);
     expect(back.metadata).toEqual({ format: 'pt' });
-    expect(Array.from(rawToFloat32(back.tensors.get('w')!))).toEqual([1, -2, 3.5]);
-    expect(Array.from<number | bigint>(rawToTypedArray(back.tensors.get('q')!))).toEqual([-3, 4]);
+    expect(Array.from(rawToFloat32(must(back.tensors, 'w')))).toEqual([1, -2, 3.5]);
+    expect(Array.from<number | bigint>(rawToTypedArray(must(back.tensors, 'q')))).toEqual([-3, 4]);
   });
 
   it('replace an existing file', () => {

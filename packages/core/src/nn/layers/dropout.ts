@@ -5,7 +5,10 @@ import { Module } from '../module';
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
-  /** Generator of the masks (default: a fork of the shared init generator), so training runs are reproducible. */
+  /**
+   * Generator of the masks. Default: a stream forked from the shared init generator under a name drawn from it, so
+   * every layer has its own masks and the whole set is reproducible after `manualSeed`.
+   */
   rng?: Rng;
 }
 
@@ -23,7 +26,8 @@ export class Dropout extends Module {
   ) {
     super();
     if (!(rate >= 0 && rate < 1)) throw new Error(`Dropout: rate must be in [0, 1), got ${rate}`);
-    this.rng = options.rng ?? defaultInitRng().fork('dropout');
+    // fork(name) is a pure function of the name, so the name itself must differ per layer.
+    this.rng = options.rng ?? defaultInitRng().fork(`dropout-${defaultInitRng().nextU32()}`);
   }
 
   /** Masks and rescales in training mode; returns `x` in eval mode. */

@@ -109,5 +109,7 @@ describe.each(['cpu', 'wasm'] as const)('layers on %s', (backend) => {
     expect(Math.abs(kept.length / 1000 - 0.75)).toBeLessThan(0.05);
     expect(arr(new Dropout(0.25, { rng: new Rng(11) }).forward(x))).toEqual(y);
     expect(() => new Dropout(1)).toThrow(/rate/);
+    // Default generators: distinct masks per layer.
+    expect(arr(new Dropout(0.5).forward(x))).not.toEqual(arr(new Dropout(0.5).forward(x)));
   });
 });

@@ -1,0 +1,1 @@
+export const fixtureA = 1;
