@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExplicitPadding, KernelCalls } from './kernel-calls';
 
-type Pads = [number, number, number, number];
-
 function convInfoOf(
   xShape: [number, number, number, number],
   filterShape: [number, number, number, number],
@@ -21,29 +19,84 @@ function convInfoOf(
 }
 
 /**
- * Inserts `s − 1` zeros between the rows (and columns) of an NHWC tensor. The result has `(h·sh, w·sw)` rows and
- * columns: `sh − 1` and `sw − 1` surplus trailing zeros that callers crop through negative padding.
+ * Where the taps of one output phase come from, along one spatial axis. Input row `x = s·i + r` receives
+ * `dy[p]·w[k]` exactly when `s·p + k − padBefore = x`, i.e. from the taps `k ≡ r + padBefore (mod s)`:
+ * `k = k0 + s·m`, `m = 0 … taps − 1`, paired with `p = i + c − m`.
  */
-function dilateSpatial(k: KernelCalls, x: tf.TensorInfo, sh: number, sw: number): tf.TensorInfo {
-  const [n, h, w, c] = x.shape;
-  const r6 = k.reshape(x, [n, h, 1, w, 1, c]);
-  const padded = k.pad(r6, [
-    [0, 0],
-    [0, 0],
-    [0, sh - 1],
-    [0, 0],
-    [0, sw - 1],
-    [0, 0],
-  ]);
-  const out = k.reshape(padded, [n, h * sh, w * sw, c]);
-  k.release(r6, padded);
-  return out;
+interface Phase {
+  /** First tap `k0 = (r + padBefore) mod s`. */
+  k0: number;
+  /** Number of taps `⌈(k − k0)/s⌉` (0 when the kernel is shorter than the stride reaches). */
+  taps: number;
+  /** Offset `c = (r + padBefore − k0)/s` of `dy` relative to the phase's output row. */
+  c: number;
+}
+
+function phaseOf(r: number, s: number, k: number, padBefore: number): Phase {
+  const k0 = (r + padBefore) % s;
+  return { k0, taps: k0 < k ? Math.ceil((k - k0) / s) : 0, c: (r + padBefore - k0) / s };
 }
 
 /**
- * Input gradient of an NHWC `Conv2D`, built from the forward convolution:
- * `dx = conv(pad(dilate(dy, stride)), flip(W)ᵀ)` with stride 1, where the kernel is flipped in both spatial axes
- * and its channel axes swapped, and `dy` is padded by `k − 1 − padBefore` so that the correlation is "full".
+ * Strided input gradient by polyphase decomposition: for each of the `sh·sw` phases `(rh, rw)` of the input grid,
+ * `dx[sh·i + rh, sw·j + rw]` is a stride-1 correlation of `dy` with the phase's taps of the flipped kernel. The
+ * phases together do exactly the forward pass's multiply-adds, where convolving a zero-dilated `dy` would do
+ * `sh·sw` times as many; they are then interleaved back into `[n, h, w, inC]`.
+ */
+function conv2dInputGradStrided(
+  k: KernelCalls,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
+  const [n, oh, ow] = dy.shape;
+  const inC = info.inChannels;
+  const outC = info.outChannels;
+  const hc = Math.ceil(h / sh);
+  const wc = Math.ceil(w / sw);
+  const flipped = k.reverse(filter, [0, 1]);
+  const rows: tf.TensorInfo[] = [];
+  for (let rh = 0; rh < sh; rh++) {
+    const py = phaseOf(rh, sh, kh, info.padInfo.top);
+    const cols: tf.TensorInfo[] = [];
+    for (let rw = 0; rw < sw; rw++) {
+      const px = phaseOf(rw, sw, kw, info.padInfo.left);
+      if (py.taps === 0 || px.taps === 0) {
+        cols.push(k.zeros([n, hc, wc, 1, inC]));
+        continue;
+      }
+      // Taps k0 + s·m in reverse order are an ascending strided run of the flipped kernel, starting here.
+      const by = kh - 1 - py.k0 - sh * (py.taps - 1);
+      const bx = kw - 1 - px.k0 - sw * (px.taps - 1);
+      const sub = k.stridedSlice(flipped, [by, bx, 0, 0], [by + sh * (py.taps - 1) + 1, bx + sw * (px.taps - 1) + 1, inC, outC], [sh, sw, 1, 1]);
+      const subT = k.transpose(sub, [0, 1, 3, 2]);
+      const top = py.taps - 1 - py.c;
+      const left = px.taps - 1 - px.c;
+      // Every phase yields hc × wc rows/columns; those past the input's edge are cropped after interleaving.
+      const fit = k.cropNegative(dy, [top, hc + py.taps - 1 - oh - top, left, wc + px.taps - 1 - ow - left]);
+      const out = k.conv2d(fit.x, subT, [1, 1], [1, 1], fit.pads);
+      cols.push(k.reshape(out, [n, hc, wc, 1, inC]));
+      if (fit.cropped) k.release(fit.x);
+      k.release(sub, subT, out);
+    }
+    const row = k.concat(cols, 3);
+    rows.push(k.reshape(row, [n, hc, 1, wc * sw, inC]));
+    k.release(row, ...cols);
+  }
+  const grid = k.concat(rows, 2);
+  const full = k.reshape(grid, [n, hc * sh, wc * sw, inC]);
+  const dx = hc * sh === h && wc * sw === w ? full : k.slice(full, [0, 0, 0, 0], [n, h, w, inC]);
+  if (dx !== full) k.release(full);
+  k.release(flipped, grid, ...rows);
+  return dx;
+}
+
+/**
+ * Input gradient of an NHWC `Conv2D`, built from the forward convolution. Stride 1:
+ * `dx = conv(pad(dy), flip(W)ᵀ)` with the kernel flipped in both spatial axes and its channel axes swapped, and
+ * `dy` padded by `k − 1 − padBefore` so that the correlation is "full". Larger strides: the same per phase of the
+ * input grid (see the polyphase helper), which avoids convolving the zeros of a dilated `dy`.
  *
  * @param k kernel access on the active backend.
  * @param dy output gradient `[n, outH, outW, outC]`.
@@ -60,23 +113,17 @@ export function conv2dInputGrad(
 ): tf.TensorInfo {
   const info = convInfoOf(inputShape, filter.shape as [number, number, number, number], attrs);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  if (sh > 1 || sw > 1) return conv2dInputGradStrided(k, dy, filter, info);
   const flipped = k.reverse(filter, [0, 1]);
   const wT = k.transpose(flipped, [0, 1, 3, 2]);
   k.release(flipped);
-
-  const strided = sh > 1 || sw > 1;
-  const dyD = strided ? dilateSpatial(k, dy, sh, sw) : dy;
-  const hd = (info.outHeight - 1) * sh + 1;
-  const wd = (info.outWidth - 1) * sw + 1;
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
-  // The dilated tensor carries (s − 1) surplus trailing rows/columns beyond hd/wd: subtract them here.
-  const bottom = info.inHeight + kh - 1 - hd - top - (dyD.shape[1] - hd);
-  const right = info.inWidth + kw - 1 - wd - left - (dyD.shape[2] - wd);
-  const fit = k.cropNegative(dyD, [top, bottom, left, right] as Pads);
+  const bottom = info.inHeight + kh - 1 - info.outHeight - top;
+  const right = info.inWidth + kw - 1 - info.outWidth - left;
+  const fit = k.cropNegative(dy, [top, bottom, left, right]);
   const dx = k.conv2d(fit.x, wT, [1, 1], [1, 1], fit.pads);
   if (fit.cropped) k.release(fit.x);
-  if (strided) k.release(dyD);
   k.release(wT);
   return dx;
 }

@@ -65,6 +65,26 @@ export class KernelCalls {
     return this.run(tf.Reverse, { x }, { dims });
   }
 
+  /** `StridedSlice` with every mask off: elements `begin[i], begin[i] + strides[i], …` below `end[i]`. */
+  stridedSlice(x: tf.TensorInfo, begin: number[], end: number[], strides: number[]): tf.TensorInfo {
+    return this.run(
+      tf.StridedSlice,
+      { x },
+      { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+    );
+  }
+
+  /** A float32 tensor of zeros. */
+  zeros(shape: number[]): tf.TensorInfo {
+    return this.run(tf.Fill, {}, { shape, value: 0, dtype: 'float32' });
+  }
+
+  /** `Concat` along `axis`. */
+  concat(xs: tf.TensorInfo[], axis: number): tf.TensorInfo {
+    // Concat takes its inputs as an array, unlike the named map of other kernels.
+    return this.run(tf.Concat, xs as unknown as tf.NamedTensorInfoMap, { axis });
+  }
+
   /** Zero padding (`PadV2`), `paddings[i] = [before, after]`. */
   pad(x: tf.TensorInfo, paddings: Array<[number, number]>): tf.TensorInfo {
     return this.run(tf.PadV2, { x }, { paddings, constantValue: 0 });

@@ -80,8 +80,7 @@ export function batchMatMulFast(
       parts.push(untransposed(stock, k, ai, bi));
       k.release(ai, bi);
     }
-    // Concat takes its inputs as an array, unlike the named map of other kernels.
-    const y = k.run(tf.Concat, parts as unknown as tf.NamedTensorInfoMap, { axis: 0 });
+    const y = k.concat(parts, 0);
     out = k.reshape(y, [...outer, m, n]);
     k.release(a3, b3, y, ...parts);
   } else {

@@ -29,6 +29,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 5, 5, 2], k: [5, 5], outC: 3, strides: [1, 1], pad: 'valid' },
   { x: [2, 8, 8, 3], k: [3, 3], outC: 4, strides: [2, 2], pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
   { x: [2, 7, 7, 3], k: [3, 3], outC: 4, strides: [3, 3], pad: 'same' },
+  { x: [2, 9, 9, 2], k: [5, 5], outC: 3, strides: [2, 2], pad: 'same' },
+  { x: [1, 6, 5, 2], k: [2, 3], outC: 2, strides: [3, 2], pad: 'valid' },
 ];
 
 const MATMUL_CASES: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
