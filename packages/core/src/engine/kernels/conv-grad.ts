@@ -1,10 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExplicitPadding, KernelCalls } from './kernel-calls';
 
+/** The forward convolution's attributes that both gradient kernels receive. */
+export interface ConvGradAttrs {
+  /** Forward strides. */
+  strides: [number, number] | number;
+  /** Forward padding: `'same'`, `'valid'`, a number or explicit pairs. */
+  pad: unknown;
+  /** Rounding of the output size for non-integral shapes. */
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 function convInfoOf(
   xShape: [number, number, number, number],
   filterShape: [number, number, number, number],
-  attrs: { strides: [number, number] | number; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  attrs: ConvGradAttrs,
 ): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape,
@@ -109,7 +119,7 @@ export function conv2dInputGrad(
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   inputShape: [number, number, number, number],
-  attrs: { strides: [number, number] | number; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  attrs: ConvGradAttrs,
 ): tf.TensorInfo {
   const info = convInfoOf(inputShape, filter.shape as [number, number, number, number], attrs);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -144,7 +154,7 @@ export function conv2dFilterGrad(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   filterShape: [number, number, number, number],
-  attrs: { strides: [number, number] | number; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  attrs: ConvGradAttrs,
 ): tf.TensorInfo {
   const info = convInfoOf(x.shape as [number, number, number, number], filterShape, attrs);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;

@@ -9,7 +9,7 @@ export class SiLU extends Module {
   }
 }
 
-/** Passes its input through; a placeholder for an optional layer or a removed one. */
+/** Passes its input through; stands in for an optional or removed layer. */
 export class Identity extends Module {
   /** Returns `x` unchanged. */
   forward(x: tf.Tensor): tf.Tensor {
