@@ -279,13 +279,8 @@ export function seededNormalArray(n: number, key: NoiseKey): Float32Array {
  * ```
  */
 export function seededUniform(shape: number[], key: NoiseKey, lo = 0, hi = 1): tf.Tensor {
-  const n = shapeSize(shape);
   checkRange(lo, hi);
-  const k = resolveKey(key.seed, key.stream, key.substream, DOMAIN_UNIFORM);
-  checkU32('index', key.index);
-  const out = new Float32Array(n);
-  fillUniform(out, 0, n, k, key.index, lo, hi);
-  return tf.tensor(out, shape, 'float32');
+  return draw(shape, shape, key.seed, key.stream, key.substream, [key.index], DOMAIN_UNIFORM, lo, hi, true);
 }
 
 /**
@@ -305,25 +300,40 @@ export function seededUniform(shape: number[], key: NoiseKey, lo = 0, hi = 1): t
  * ```
  */
 export function seededNormal(shape: number[], key: NoiseKey, mean = 0, std = 1): tf.Tensor {
-  const n = shapeSize(shape);
   checkMoments(mean, std);
-  const k = resolveKey(key.seed, key.stream, key.substream, DOMAIN_NORMAL);
-  checkU32('index', key.index);
-  const out = new Float32Array(n);
-  fillNormal(out, 0, n, k, key.index, mean, std);
-  return tf.tensor(out, shape, 'float32');
+  return draw(shape, shape, key.seed, key.stream, key.substream, [key.index], DOMAIN_NORMAL, mean, std, true);
+}
+
+/**
+ * One block of `sampleShape` values per index, drawn in `domain` and written row after row, as a tensor of
+ * `outShape`. The single-sample functions are the one-index case (`single` only names the index in errors), which
+ * is what makes a batch row equal to the single draw. `a, b` are (lo, hi) for uniforms and (mean, std) for normals.
+ */
+function draw(
+  sampleShape: number[],
+  outShape: number[],
+  seed: number,
+  stream: string | number,
+  substream: number | undefined,
+  indices: readonly number[],
+  domain: number,
+  a: number,
+  b: number,
+  single: boolean,
+): tf.Tensor {
+  const size = shapeSize(sampleShape);
+  const k = resolveKey(seed, stream, substream, domain);
+  if (!Array.isArray(indices)) throw new TypeError('diffpress random: indices must be an array');
+  indices.forEach((ix, row) => checkU32(single ? 'index' : `indices[${row}]`, ix));
+  const out = new Float32Array(indices.length * size);
+  const fill = domain === DOMAIN_NORMAL ? fillNormal : fillUniform;
+  indices.forEach((ix, row) => fill(out, row * size, size, k, ix, a, b));
+  return tf.tensor(out, outShape, 'float32');
 }
 
 function batch(sampleShape: number[], opts: BatchNoiseKey, domain: number): tf.Tensor {
-  const size = shapeSize(sampleShape);
-  const k = resolveKey(opts.seed, opts.stream, opts.substream, domain);
-  if (!Array.isArray(opts.indices)) throw new TypeError('diffpress random: indices must be an array');
-  opts.indices.forEach((ix, b) => checkU32(`indices[${b}]`, ix));
-  const out = new Float32Array(opts.indices.length * size);
-  // Both fills take (0, 1) here: (lo, hi) for uniforms, (mean, std) for normals.
-  const fill = domain === DOMAIN_NORMAL ? fillNormal : fillUniform;
-  opts.indices.forEach((ix, row) => fill(out, row * size, size, k, ix, 0, 1));
-  return tf.tensor(out, [opts.indices.length, ...sampleShape], 'float32');
+  const rows = Array.isArray(opts.indices) ? opts.indices.length : 0;
+  return draw(sampleShape, [rows, ...sampleShape], opts.seed, opts.stream, opts.substream, opts.indices, domain, 0, 1, false);
 }
 
 /**

@@ -25,11 +25,19 @@ function stockFunc(name: string, backendName: string): RawKernelFunc | undefined
   return stockKernels.get(key(name, backendName))?.kernelFunc;
 }
 
+/** One KernelCalls per backend instance, built on first use: the kernels run on every backward pass. */
+let callsCache = new WeakMap<object, KernelCalls>();
+
 function callsFor(backend: unknown, backendName: string): KernelCalls {
-  const stockMatMul = stockFunc(tf.BatchMatMul, backendName);
-  // Compositions must reach the stock BatchMatMul, never our replacement of it.
-  const overrides = new Map<string, RawKernelFunc>(stockMatMul ? [[tf.BatchMatMul, stockMatMul]] : []);
-  return new KernelCalls(backend as tf.KernelBackend, backendName, overrides);
+  let calls = callsCache.get(backend as object);
+  if (calls == null) {
+    const stockMatMul = stockFunc(tf.BatchMatMul, backendName);
+    // Compositions must reach the stock BatchMatMul, never our replacement of it.
+    const overrides = new Map<string, RawKernelFunc>(stockMatMul ? [[tf.BatchMatMul, stockMatMul]] : []);
+    calls = new KernelCalls(backend as tf.KernelBackend, backendName, overrides);
+    callsCache.set(backend as object, calls);
+  }
+  return calls;
 }
 
 function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
@@ -101,6 +109,8 @@ export function registerTrainingKernels(backendName: string): string[] {
     const current = tf.getKernel(name, backendName);
     if (current != null && ours.has(current.kernelFunc)) continue;
     stockKernels.set(key(name, backendName), current ?? null);
+    // The cached calls hold the stock kernels recorded here; rebuild them after any (re-)registration.
+    callsCache = new WeakMap();
     if (current != null) tf.unregisterKernel(name, backendName);
     tf.registerKernel({
       kernelName: name,
