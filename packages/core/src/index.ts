@@ -18,6 +18,7 @@
 export * from './engine/backend';
 export * from './engine/kernels/register';
 export * from './ops/ste';
+export * from './ops/activation-norm';
 export * from './random/philox';
 export * from './random/seeded';
 export * from './numerics/linalg';
@@ -30,6 +31,7 @@ export * from './nn/layers/conv2d';
 export * from './nn/layers/dropout';
 export * from './nn/layers/group-norm';
 export * from './nn/layers/linear';
+export * from './nn/layers/module-list';
 export * from './nn/layers/resample';
 export * from './nn/layers/sequential';
 export * from './io/float16';

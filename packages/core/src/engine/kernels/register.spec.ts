@@ -105,7 +105,7 @@ describe('composed training kernels', () => {
     CONV_CASES.forEach((c, i) => reference.set(String(i), convGrads(c, 100 + 10 * i)));
     MATMUL_CASES.forEach((c, i) => matmulReference.set(i, matmulGrads(c, 500 + 10 * i)));
     BROADCAST_CASES.forEach((c, i) => broadcastReference.set(i, broadcastProduct(c, 900 + 10 * i)));
-    expect(registerTrainingKernels('cpu')).toHaveLength(3);
+    expect(registerTrainingKernels('cpu')).toEqual(['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', 'Identity']);
   });
 
   it('is idempotent', () => {
@@ -143,6 +143,20 @@ describe('composed training kernels', () => {
         const ref = broadcastReference.get(i);
         if (ref == null) throw new Error('missing reference');
         expect(relErr(broadcastProduct(c, 900 + 10 * i), ref)).toBeLessThanOrEqual(1e-5);
+      });
+
+      it('clones share the buffer by reference count, stay valid when the source changes, and free it when last disposed', () => {
+        const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3])));
+        const ids = tf.engine().backend.numDataIds();
+        const c = tf.clone(v);
+        expect(tf.engine().backend.numDataIds()).toBe(ids); // no copy
+        tf.tidy(() => v.assign(tf.tensor1d([7, 8, 9])));
+        expect(Array.from(c.dataSync())).toEqual([1, 2, 3]);
+        expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+        const ids2 = tf.engine().backend.numDataIds();
+        c.dispose(); // the old buffer had only the clone left
+        expect(tf.engine().backend.numDataIds()).toBe(ids2 - 1);
+        v.dispose();
       });
 
       it('leaks neither tensors nor backend buffers', () => {

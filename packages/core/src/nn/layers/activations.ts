@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { silu } from '../../ops/activation-norm';
 import { Module } from '../module';
 
 /** SiLU / swish: `x · sigmoid(x)`, the activation of DDPM-style UNets. */
 export class SiLU extends Module {
   /** Element-wise `x · σ(x)`. */
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+    return silu(x);
   }
 }
 

@@ -17,7 +17,7 @@ export interface DropoutOptions {
  * `1/(1 − rate)`; in eval mode the identity. Masks come from a seeded {@link Rng}.
  */
 export class Dropout extends Module {
-  private readonly rng: Rng;
+  private rng: Rng;
 
   /** @param rate drop probability in `[0, 1)`. */
   constructor(
@@ -28,6 +28,15 @@ export class Dropout extends Module {
     if (!(rate >= 0 && rate < 1)) throw new Error(`Dropout: rate must be in [0, 1), got ${rate}`);
     // fork(name) is a pure function of the name, so the name itself must differ per layer.
     this.rng = options.rng ?? defaultInitRng().fork(`dropout-${defaultInitRng().nextU32()}`);
+  }
+
+  /**
+   * Replaces the mask generator. Trainers call this every step with a generator derived from (seed, step, layer
+   * path), so the masks of step k do not depend on how many steps ran before in this process — which is what makes
+   * resuming from a checkpoint reproduce an uninterrupted run.
+   */
+  reseed(rng: Rng): void {
+    this.rng = rng;
   }
 
   /** Masks and rescales in training mode; returns `x` in eval mode. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { groupNormOp } from '../../ops/activation-norm';
 import { Module } from '../module';
 
 /** Options of {@link GroupNorm}. */
@@ -42,15 +43,8 @@ export class GroupNorm extends Module {
 
   /** `x [n, ..., c] → same shape`. */
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const n = x.shape[0];
-      const c = x.shape[x.rank - 1];
-      if (c !== this.numChannels) throw new Error(`GroupNorm: expected ${this.numChannels} channels, got ${c}`);
-      const g = x.reshape([n, -1, this.numGroups, c / this.numGroups]);
-      const { mean, variance } = tf.moments(g, [1, 3], true);
-      let y = tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, this.eps))).reshape(x.shape);
-      if (this.gamma != null && this.beta != null) y = tf.add(tf.mul(y, this.gamma), this.beta);
-      return y;
-    });
+    const c = x.shape[x.rank - 1];
+    if (c !== this.numChannels) throw new Error(`GroupNorm: expected ${this.numChannels} channels, got ${c}`);
+    return groupNormOp(x, this.numGroups, this.gamma, this.beta, this.eps);
   }
 }

@@ -7,6 +7,7 @@ import { Conv2d } from './conv2d';
 import { Dropout } from './dropout';
 import { GroupNorm } from './group-norm';
 import { Linear } from './linear';
+import { ModuleList } from './module-list';
 import { Downsample, Upsample } from './resample';
 
 const arr = (t: tf.Tensor): number[] => Array.from(t.dataSync());
@@ -111,5 +112,22 @@ describe.each(['cpu', 'wasm'] as const)('layers on %s', (backend) => {
     expect(() => new Dropout(1)).toThrow(/rate/);
     // Default generators: distinct masks per layer.
     expect(arr(new Dropout(0.5).forward(x))).not.toEqual(arr(new Dropout(0.5).forward(x)));
+    // reseed(): the masks depend only on the generator given, not on earlier draws.
+    const e = new Dropout(0.25, { rng: new Rng(99) });
+    e.forward(x);
+    e.reseed(new Rng(11));
+    expect(arr(e.forward(x))).toEqual(y);
+  });
+
+  it('ModuleList: indexed children with stable paths, read at call time', () => {
+    const list = new ModuleList([new Linear(2, 2, { rng: new Rng(1) }), new Linear(2, 3, { rng: new Rng(2) })]);
+    expect(list.length).toBe(2);
+    expect(list.namedParameters().map(([p]) => p)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    const swapped = new Linear(2, 5, { rng: new Rng(3) });
+    list.replace('1', swapped);
+    expect(list.at(1)).toBe(swapped);
+    expect(list.toArray()[1]).toBe(swapped);
+    expect(() => list.at(2)).toThrow(/index 2 outside \[0, 2\)/);
+    expect(() => list.forward()).toThrow(/no forward/);
   });
 });
