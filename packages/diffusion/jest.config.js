@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'diffusion',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
