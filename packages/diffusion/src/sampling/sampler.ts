@@ -118,7 +118,12 @@ export interface SampleOptions {
 }
 
 /** Noise streams of the sampler (part of the reproducibility contract: changing them changes every sample). */
-export const SAMPLER_STREAMS = { initial: 'x_T', step: 'sampler-step' } as const;
+export const SAMPLER_STREAMS = {
+  /** Initial noise x_T of sample i: `{ stream: 'x_T', index: i }`. */
+  initial: 'x_T',
+  /** Noise of step k of sample i: `{ stream: 'sampler-step', index: i, substream: k }`. */
+  step: 'sampler-step',
+} as const;
 
 function checkConfig(s: SamplerConfig): void {
   if (s.kind !== 'ddim' && s.kind !== 'ddpm') throw new Error(`unknown sampler '${String(s.kind)}' (expected 'ddim' or 'ddpm')`);

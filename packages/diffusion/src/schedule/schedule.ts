@@ -45,10 +45,30 @@ export interface NoiseSchedule {
 /** Step spacing of a sampler. */
 export type TimeSpacing = 'uniform' | 'quadratic';
 
+/** Serialised {@link LinearBetaSchedule}. */
+export interface LinearBetaConfig {
+  /** Discriminator. */
+  type: 'linear-beta';
+  /** T. */
+  timesteps: number;
+  /** β_0. */
+  betaStart: number;
+  /** β_{T−1}. */
+  betaEnd: number;
+}
+
+/** Serialised {@link CosineLogSnrSchedule}. */
+export interface CosineLogSnrConfig {
+  /** Discriminator. */
+  type: 'cosine-logsnr';
+  /** λ at u = 1. */
+  logSnrMin: number;
+  /** λ at u = 0. */
+  logSnrMax: number;
+}
+
 /** Serialised form of a schedule (checkpoint metadata, recipes). */
-export type ScheduleConfig =
-  | { type: 'linear-beta'; timesteps: number; betaStart: number; betaEnd: number }
-  | { type: 'cosine-logsnr'; logSnrMin: number; logSnrMax: number };
+export type ScheduleConfig = LinearBetaConfig | CosineLogSnrConfig;
 
 function checkCount(n: number, max: number): void {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`sampling steps must be an integer in [1, ${max}], got ${n}`);

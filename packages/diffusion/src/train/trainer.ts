@@ -38,6 +38,14 @@ export interface TrainLogEntry {
   validation?: Record<string, number>;
 }
 
+/** Periodic validation of a {@link Trainer} run. */
+export interface ValidationOptions<M> {
+  /** Validate after every this many updates. */
+  every: number;
+  /** Computes named figures (e.g. held-out loss) for the model after `step` updates. */
+  run: (model: M, step: number) => Record<string, number>;
+}
+
 /** Options of {@link Trainer}. */
 export interface TrainerOptions<M extends AnyModule, B> {
   /** The model; its trainable parameters are optimised. */
@@ -71,7 +79,7 @@ export interface TrainerOptions<M extends AnyModule, B> {
   /** Where progress lines go (default `console.log`). */
   log?: (line: string) => void;
   /** Periodic validation, in eval mode; its figures go into the log and the progress line. */
-  validate?: { every: number; run: (model: M, step: number) => Record<string, number> };
+  validate?: ValidationOptions<M>;
   /** Extra entries saved in every checkpoint's `state.json` (e.g. model config); must match on resume. */
   runConfig?: Record<string, unknown>;
   /** Stop after this many updates in this call (checkpointing first), leaving the run resumable. */

@@ -160,10 +160,36 @@ export interface ResamplePlan {
 /** Any block of the plan. */
 export type BlockPlan = ResBlockPlan | AttentionPlan | ResamplePlan;
 
-/** One encoder level of the plan: its blocks in call order; `skip` marks blocks whose output is pushed as a skip. */
+/** A block placed in a level. */
+export interface PlacedBlock {
+  /** The block. */
+  block: BlockPlan;
+  /** Whether its output is pushed as a skip (encoder levels only). */
+  skip: boolean;
+}
+
+/** One level of the plan: its blocks in call order. */
 export interface LevelPlan {
   /** Blocks of the level, in call order. */
-  blocks: Array<{ block: BlockPlan; skip: boolean }>;
+  blocks: PlacedBlock[];
+}
+
+/** A plain 3×3 conv of the plan (stem, output conv). */
+export interface ConvPlan {
+  /** Input channels. */
+  inChannels: number;
+  /** Output channels. */
+  outChannels: number;
+  /** Output `[height, width]`. */
+  size: [number, number];
+}
+
+/** A skip connection of the plan. */
+export interface SkipPlan {
+  /** Name of the block whose output it is. */
+  name: string;
+  /** Its channels. */
+  channels: number;
 }
 
 /**
@@ -174,10 +200,10 @@ export interface LevelPlan {
 export interface UNetPlan {
   /** The resolved config. */
   config: ResolvedUNetConfig;
-  /** Sinusoid size (baseChannels) and MLP width (timeEmbedDim). */
-  time: { sinusoidDim: number; embedDim: number };
+  /** Time-embedding sizes. */
+  time: TimePlan;
   /** Stem conv `inChannels → baseChannels`, 3×3. */
-  stem: { inChannels: number; outChannels: number; size: [number, number] };
+  stem: ConvPlan;
   /** Encoder levels, shallow → deep. */
   down: LevelPlan[];
   /** Middle blocks: res, (attn), res. */
@@ -185,9 +211,17 @@ export interface UNetPlan {
   /** Decoder levels by level index (same index = same resolution as the encoder level); called deepest first. */
   up: LevelPlan[];
   /** Output GroupNorm + SiLU + 3×3 conv `baseChannels·mult[0] → outChannels`. */
-  out: { inChannels: number; outChannels: number; size: [number, number] };
+  out: ConvPlan;
   /** Skip names in push order (shallow → deep) with their channel counts. */
-  skips: Array<{ name: string; channels: number }>;
+  skips: SkipPlan[];
+}
+
+/** Sizes of the time embedding. */
+export interface TimePlan {
+  /** Sinusoid size (baseChannels). */
+  sinusoidDim: number;
+  /** MLP width (timeEmbedDim). */
+  embedDim: number;
 }
 
 /**
@@ -210,7 +244,7 @@ export function planUNet(config: UNetConfig): UNetPlan {
   const sizes: Array<[number, number]> = [];
   for (let l = 0, s = c.imageSize; l < L; l++, s = [s[0] / 2, s[1] / 2]) sizes.push(s);
 
-  const skips: Array<{ name: string; channels: number }> = [{ name: 'stem', channels: c.baseChannels }];
+  const skips: SkipPlan[] = [{ name: 'stem', channels: c.baseChannels }];
   const down: LevelPlan[] = [];
   let ch = c.baseChannels;
   for (let l = 0; l < L; l++) {

@@ -1,5 +1,8 @@
 import { UNetConfig } from './config';
 
+/** Name of a UNet preset (see {@link unetPresets}). */
+export type UNetPresetName = 'unet-mnist-s' | 'ddim-cifar10' | 'ldm4-bedrooms' | 'ldm8-churches';
+
 /**
  * Named UNet architectures.
  *
@@ -15,7 +18,7 @@ import { UNetConfig } from './config';
  * const unet = new UNet(unetPresets['unet-mnist-s']);
  * ```
  */
-export const unetPresets = {
+export const unetPresets: Readonly<Record<UNetPresetName, UNetConfig>> = {
   'unet-mnist-s': {
     inChannels: 1,
     outChannels: 1,
@@ -64,10 +67,7 @@ export const unetPresets = {
     resample: 'residual',
     groupNormEps: 1e-5,
   },
-} satisfies Record<string, UNetConfig>;
-
-/** Name of a UNet preset. */
-export type UNetPresetName = keyof typeof unetPresets;
+};
 
 /**
  * The preset's config (a copy, so callers can modify it).

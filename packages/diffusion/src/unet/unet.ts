@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Downsample, Linear, Module, ModuleList, Rng, SelfAttention, Upsample, silu } from '@diffpress/core';
+import { AnyModule, Conv2d, Downsample, GroupNorm, Linear, Module, ModuleList, Rng, SelfAttention, Upsample, silu } from '@diffpress/core';
 import { BlockOptions, ResBlock, groupNorm, normGroups } from './blocks';
 import { BlockPlan, LevelPlan, UNetConfig, UNetPlan, planUNet } from './config';
 import { timestepEmbedding } from './timestep-embedding';
@@ -27,7 +27,8 @@ export interface UNetOptions {
   rng?: Rng;
 }
 
-type Block = ResBlock | SelfAttention | Downsample | Upsample;
+/** Any block module of a {@link UNet}. */
+export type UNetBlock = ResBlock | SelfAttention | Downsample | Upsample;
 type Sink = Record<string, tf.Tensor> | undefined;
 
 /** The time-embedding MLP `h`: sinusoid → `linear1` → SiLU → `linear2`. */
@@ -57,35 +58,48 @@ export class TimeEmbedding extends Module {
   }
 }
 
-/** A level of blocks (`res`, `attn`, and a resampler), addressable by path. */
-class Level extends Module<never[], never> {
+/**
+ * A UNet level's container: `res.<i>`, `attn.<i>` and a resampler (`downsample`/`upsample`), addressable by path.
+ * The UNet calls the blocks itself.
+ */
+export class UNetLevel extends Module<never[], never> {
+  /** Residual blocks of the level. */
   readonly res = this.registerModule('res', new ModuleList<ResBlock>());
+  /** Attention blocks (entry i follows residual block i). */
   readonly attn = this.registerModule('attn', new ModuleList<SelfAttention>());
 
+  /** Containers have no computation of their own. */
   forward(): never {
     throw new Error('a UNet level has no forward(); the UNet calls its blocks');
   }
 
+  /** Registers a named block (the resampler). */
   add(name: string, module: AnyModule): void {
     this.registerModule(name, module);
   }
 }
 
-/** The middle block: `res1`, `attn` (optional), `res2`. */
-class Middle extends Module<never[], never> {
+/** The middle block's container: `res1`, `attn` (optional), `res2`. The UNet calls the blocks itself. */
+export class UNetMiddle extends Module<never[], never> {
+  /** Containers have no computation of their own. */
   forward(): never {
     throw new Error('the middle block has no forward(); the UNet calls its blocks');
   }
 
+  /** Registers a named block. */
   add(name: string, module: AnyModule): void {
     this.registerModule(name, module);
   }
 }
 
-/** Output head: GroupNorm → SiLU → 3×3 conv. */
-class OutHead extends Module {
+/** Output head: GroupNorm → SiLU → 3×3 conv (children `norm`, `conv`). */
+export class UNetOutHead extends Module {
+  /**
+   * @param norm - The GroupNorm.
+   * @param conv - The output conv.
+   */
   constructor(
-    readonly norm: ReturnType<typeof groupNorm>,
+    readonly norm: GroupNorm,
     readonly conv: Conv2d,
   ) {
     super();
@@ -93,6 +107,7 @@ class OutHead extends Module {
     this.registerModule('conv', conv);
   }
 
+  /** `x → conv(SiLU(norm(x)))`. */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.conv.forward(silu(this.norm.forward(x))));
   }
@@ -129,13 +144,13 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
   /** Input conv. */
   readonly stem: Conv2d;
   /** Encoder levels. */
-  readonly down: ModuleList<Level>;
+  readonly down: ModuleList<UNetLevel>;
   /** Middle block. */
-  readonly mid: Middle;
+  readonly mid: UNetMiddle;
   /** Decoder levels (index = resolution level). */
-  readonly up: ModuleList<Level>;
+  readonly up: ModuleList<UNetLevel>;
   /** Output head. */
-  readonly out: OutHead;
+  readonly out: UNetOutHead;
 
   /**
    * @param config - Architecture (see {@link UNetConfig}); presets are in `unetPresets`.
@@ -150,8 +165,8 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     const blockOptions: BlockOptions = { groups: c.groups, eps: c.groupNormEps, timeEmbedDim: c.timeEmbedDim, dropout: c.dropout, scaleShiftNorm: c.scaleShiftNorm, rng };
     this.time = this.registerModule('time', new TimeEmbedding(plan.time.sinusoidDim, plan.time.embedDim, rng));
     this.stem = this.registerModule('stem', new Conv2d(plan.stem.inChannels, plan.stem.outChannels, 3, { rng }));
-    const buildLevel = (level: LevelPlan): Level => {
-      const m = new Level();
+    const buildLevel = (level: LevelPlan): UNetLevel => {
+      const m = new UNetLevel();
       for (const { block } of level.blocks) {
         const built = buildBlock(block, blockOptions, c.groups, c.groupNormEps, rng);
         const leaf = block.name.split('.').slice(2);
@@ -162,15 +177,15 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
       return m;
     };
     this.down = this.registerModule('down', new ModuleList(plan.down.map(buildLevel)));
-    this.mid = this.registerModule('mid', new Middle());
+    this.mid = this.registerModule('mid', new UNetMiddle());
     for (const block of plan.mid) this.mid.add(block.name.split('.')[1], buildBlock(block, blockOptions, c.groups, c.groupNormEps, rng));
     this.up = this.registerModule('up', new ModuleList(plan.up.map(buildLevel)));
-    this.out = this.registerModule('out', new OutHead(groupNorm(plan.out.inChannels, c.groups, c.groupNormEps), new Conv2d(plan.out.inChannels, plan.out.outChannels, 3, { rng })));
+    this.out = this.registerModule('out', new UNetOutHead(groupNorm(plan.out.inChannels, c.groups, c.groupNormEps), new Conv2d(plan.out.inChannels, plan.out.outChannels, 3, { rng })));
   }
 
   /** The block module of the plan entry named `name` (e.g. `down.1.res.0`, `mid.attn`). */
-  block(name: string): Block {
-    return this.getModule(name) as Block;
+  block(name: string): UNetBlock {
+    return this.getModule(name) as UNetBlock;
   }
 
   /**
@@ -294,7 +309,7 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
         h = this.runBlock(block, h, temb, sink);
       }
     }
-    return (this.getModule('out') as OutHead).forward(h);
+    return (this.getModule('out') as UNetOutHead).forward(h);
   }
 
   private runBlock(plan: BlockPlan, h: tf.Tensor, temb: tf.Tensor, sink: Sink): tf.Tensor {
@@ -305,7 +320,7 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
   }
 }
 
-function buildBlock(block: BlockPlan, options: BlockOptions, groups: number, eps: number, rng: Rng | undefined): Block {
+function buildBlock(block: BlockPlan, options: BlockOptions, groups: number, eps: number, rng: Rng | undefined): UNetBlock {
   switch (block.kind) {
     case 'res':
       return new ResBlock(block, options);
