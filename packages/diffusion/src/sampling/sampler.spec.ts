@@ -1,8 +1,9 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Module, seededNormal } from '@diffpress/core';
-import { Prediction, targetFor } from '../schedule/parameterization';
+import { seededNormal } from '@diffpress/core';
+import { Prediction } from '../schedule/parameterization';
+import { Oracle } from '../testing/oracle';
 import { CosineLogSnrSchedule, LinearBetaSchedule, NoiseSchedule } from '../schedule/schedule';
 import { digestModel, sampleDigest } from './fixtures/sample-digest';
 import { ModelCall, SamplerConfig, StepEvent, sample, samplerTimes, samplerUpdate } from './sampler';
@@ -18,36 +19,6 @@ const schedules: Record<string, NoiseSchedule> = { 'linear β': linear, cosine }
 
 function maxAbs(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
-
-/** Schedule time back from the model time the sampler passes (modelTime is t, or 1000·u). */
-function scheduleTime(schedule: NoiseSchedule, modelTime: number): number {
-  return schedule.kind === 'discrete' ? Math.round(modelTime) : modelTime / 1000;
-}
-
-/**
- * A perfect denoiser for a one-point data distribution: it knows x₀ and outputs exactly what a network of the given
- * parameterization should output for z, whatever t is.
- */
-class Oracle extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
-  constructor(
-    private readonly x0: tf.Tensor,
-    private readonly schedule: NoiseSchedule,
-    private readonly prediction: Prediction,
-  ) {
-    super();
-  }
-
-  forward(z: tf.Tensor, t: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const u = scheduleTime(this.schedule, t.dataSync()[0]);
-      const a = this.schedule.alpha(u);
-      const s = this.schedule.sigma(u);
-      const x = tf.broadcastTo(this.x0, z.shape);
-      const eps = tf.div(tf.sub(z, tf.mul(x, a)), s);
-      return targetFor(this.prediction, x, eps, tf.scalar(a), tf.scalar(s));
-    });
-  }
 }
 
 describe('sampler update', () => {
