@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Linear, Module, ModuleList, Rng } from '@diffpress/core';
-import { timestepEmbedding } from '../unet/timestep-embedding';
+import { Linear, Module, ModuleList, Rng, silu } from '@diffpress/core';
+import { TimeEmbedding } from '../unet/timestep-embedding';
 
 /** Configuration of {@link MlpDenoiser}; every field has a default. */
 export interface MlpDenoiserConfig {
@@ -14,38 +14,6 @@ export interface MlpDenoiserConfig {
   timeEmbedDim?: number;
   /** Generator for the initial weights; each layer forks it by its path. Default: the shared one (`manualSeed`). */
   rng?: Rng;
-}
-
-/** `x · σ(x)`: parameter-free, so it is applied directly rather than registered, keeping the tree to the Linears. */
-function silu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(x));
-}
-
-/** The time MLP: sinusoidal embedding → `linear1` → SiLU → `linear2`. */
-export class MlpTimeEmbedding extends Module {
-  /** Embedding → hidden. */
-  readonly linear1: Linear;
-  /** Hidden → hidden. */
-  readonly linear2: Linear;
-  /** Size of the sinusoidal embedding. */
-  readonly embedDim: number;
-
-  /**
-   * @param embedDim - Size of the sinusoidal embedding.
-   * @param hidden - Size of the time vector.
-   * @param rng - Weight generator (forked per layer), or undefined for the shared one.
-   */
-  constructor(embedDim: number, hidden: number, rng?: Rng) {
-    super();
-    this.embedDim = embedDim;
-    this.linear1 = this.registerModule('linear1', new Linear(embedDim, hidden, { rng: rng?.fork('linear1') }));
-    this.linear2 = this.registerModule('linear2', new Linear(hidden, hidden, { rng: rng?.fork('linear2') }));
-  }
-
-  /** Timesteps `[n]` (model time units, 0…999) → time vector `[n, hidden]`. */
-  forward(t: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.linear2.forward(silu(this.linear1.forward(timestepEmbedding(t, this.embedDim)))));
-  }
 }
 
 /** One residual block of {@link MlpDenoiser}: `h + linear(SiLU(h)) + time(SiLU(temb))`. */
@@ -108,7 +76,7 @@ export class MlpDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
   /** Size of the sinusoidal embedding. */
   readonly timeEmbedDim: number;
   /** Time MLP. */
-  readonly time: MlpTimeEmbedding;
+  readonly time: TimeEmbedding;
   /** Data → hidden. */
   readonly input: Linear;
   /** Residual blocks `blocks.0` … `blocks.<depth − 1>`. */
@@ -137,7 +105,7 @@ export class MlpDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     }
     const rng = config.rng;
     const H = this.hidden;
-    this.time = this.registerModule('time', new MlpTimeEmbedding(this.timeEmbedDim, H, rng?.fork('time')));
+    this.time = this.registerModule('time', new TimeEmbedding(this.timeEmbedDim, H, rng?.fork('time')));
     this.input = this.registerModule('input', new Linear(this.dataDim, H, { rng: rng?.fork('input') }));
     this.blocks = this.registerModule(
       'blocks',

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { Linear, Module, Rng, silu } from '@diffpress/core';
 
 /**
  * Sinusoidal embedding of (possibly fractional) timesteps, as in DDPM/DDIM's `get_timestep_embedding`: with
@@ -27,4 +28,32 @@ export function timestepEmbedding(t: tf.Tensor, dim: number): tf.Tensor2D {
     const emb = tf.concat([tf.sin(args), tf.cos(args)], 1);
     return (dim % 2 === 1 ? tf.pad(emb, [[0, 0], [0, 1]]) : emb) as tf.Tensor2D;
   });
+}
+
+/** The time-embedding MLP `h` of the UNet and the MLP denoiser: sinusoid → `linear1` → SiLU → `linear2`. */
+export class TimeEmbedding extends Module {
+  /** Sinusoid → hidden. */
+  readonly linear1: Linear;
+  /** Hidden → hidden. */
+  readonly linear2: Linear;
+
+  /**
+   * @param sinusoidDim - Size of the sinusoidal embedding.
+   * @param embedDim - Output size.
+   * @param rng - Initialisation generator (default: the shared one).
+   */
+  constructor(
+    readonly sinusoidDim: number,
+    readonly embedDim: number,
+    rng?: Rng,
+  ) {
+    super();
+    this.linear1 = this.registerModule('linear1', new Linear(sinusoidDim, embedDim, { rng }));
+    this.linear2 = this.registerModule('linear2', new Linear(embedDim, embedDim, { rng }));
+  }
+
+  /** Model times `[n]` (0…1000 scale) → `[n, embedDim]`. */
+  forward(t: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.linear2.forward(silu(this.linear1.forward(timestepEmbedding(t, this.sinusoidDim)))));
+  }
 }

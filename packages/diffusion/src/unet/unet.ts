@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Downsample, GroupNorm, Linear, Module, ModuleList, Rng, SelfAttention, Upsample, silu } from '@diffpress/core';
+import { AnyModule, Conv2d, Downsample, GroupNorm, Module, ModuleList, Rng, SelfAttention, Upsample, silu } from '@diffpress/core';
 import { BlockOptions, ResBlock, groupNorm, normGroups } from './blocks';
 import { BlockPlan, LevelPlan, UNetConfig, UNetPlan, planUNet } from './config';
-import { timestepEmbedding } from './timestep-embedding';
+import { TimeEmbedding } from './timestep-embedding';
 
 /** What {@link UNet.encode} returns: the skip features (shallow → deep) and the middle block's output. */
 // A type alias (not an interface) so it is assignable to tfjs's TensorContainer and can be returned from tf.tidy.
@@ -30,33 +30,6 @@ export interface UNetOptions {
 /** Any block module of a {@link UNet}. */
 export type UNetBlock = ResBlock | SelfAttention | Downsample | Upsample;
 type Sink = Record<string, tf.Tensor> | undefined;
-
-/** The time-embedding MLP `h`: sinusoid → `linear1` → SiLU → `linear2`. */
-export class TimeEmbedding extends Module {
-  /** Sinusoid → hidden. */
-  readonly linear1: Linear;
-  /** Hidden → hidden. */
-  readonly linear2: Linear;
-
-  /**
-   * @param sinusoidDim - Size of the sinusoidal embedding.
-   * @param embedDim - Output size.
-   */
-  constructor(
-    readonly sinusoidDim: number,
-    readonly embedDim: number,
-    rng?: Rng,
-  ) {
-    super();
-    this.linear1 = this.registerModule('linear1', new Linear(sinusoidDim, embedDim, { rng }));
-    this.linear2 = this.registerModule('linear2', new Linear(embedDim, embedDim, { rng }));
-  }
-
-  /** Model times `[n]` (0…1000 scale) → `[n, embedDim]`. */
-  forward(t: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.linear2.forward(silu(this.linear1.forward(timestepEmbedding(t, this.sinusoidDim)))));
-  }
-}
 
 /**
  * A UNet level's container: `res.<i>`, `attn.<i>` and a resampler (`downsample`/`upsample`), addressable by path.
