@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadCheckpoint, readCheckpoint } from '@diffpress/core';
+import { readCheckpoint } from '@diffpress/core';
 import * as tf from '@tensorflow/tfjs';
 import { LossWeighting, Prediction } from '../schedule/parameterization';
 import { NoiseSchedule, ScheduleConfig, scheduleFromConfig } from '../schedule/schedule';
@@ -54,7 +54,7 @@ const common = {
 
 /**
  * The models this repository ships (weights under `models/<id>/`), each trained by
- * `npx nx run diffusion:train-shipped --model=<id>` from these settings.
+ * `npx nx run tools:train-shipped --model=<id>` (then `tools:export-shipped`) from these settings.
  */
 export const shippedModels: Record<string, ShippedModelSpec> = {
   'unet-mnist-s-eps': {
@@ -131,15 +131,19 @@ export function shippedModelsDir(): string {
 export function loadDiffusionModel(idOrPath: string): DiffusionModel {
   const file = idOrPath.endsWith('.safetensors') ? idOrPath : path.join(shippedModelsDir(), idOrPath, 'model.safetensors');
   if (!fs.existsSync(file)) {
-    throw new Error(`no model file ${file}${idOrPath.endsWith('.safetensors') ? '' : ` (train it with: npx nx run diffusion:train-shipped --model=${idOrPath})`}`);
+    throw new Error(`no model file ${file}${idOrPath.endsWith('.safetensors') ? '' : ` (train and export it with: npx nx run tools:train-shipped --model=${idOrPath}, then tools:export-shipped)`}`);
   }
   const { metadata, tensors } = readCheckpoint(file);
-  tf.dispose([...tensors.values()]);
-  for (const key of [MODEL_METADATA.unet, MODEL_METADATA.schedule, MODEL_METADATA.prediction]) {
-    if (!metadata[key]) throw new Error(`${file}: metadata '${key}' is missing, so the model cannot be rebuilt`);
+  let unet: UNet;
+  try {
+    for (const key of [MODEL_METADATA.unet, MODEL_METADATA.schedule, MODEL_METADATA.prediction]) {
+      if (!metadata[key]) throw new Error(`${file}: metadata '${key}' is missing, so the model cannot be rebuilt`);
+    }
+    unet = new UNet(JSON.parse(metadata[MODEL_METADATA.unet]) as UNetConfig);
+    unet.loadStateDict(tensors, { strict: true, source: file });
+  } finally {
+    tf.dispose([...tensors.values()]);
   }
-  const unet = new UNet(JSON.parse(metadata[MODEL_METADATA.unet]) as UNetConfig);
-  loadCheckpoint(unet, file);
   unet.eval();
   return {
     id: metadata[MODEL_METADATA.id] ?? path.basename(file, '.safetensors'),
