@@ -42,6 +42,7 @@ export function diffusionLoss(options: DiffusionLossOptions): LossFn<Denoiser, D
   return (model, batch, ctx) => {
     const n = batch.x.shape[0];
     const rank = batch.x.rank;
+    if (n !== batch.indices.length) throw new Error(`diffusionLoss: ${n} samples but ${batch.indices.length} indices`);
     const times = batch.indices.map((ix) => schedule.trainingTime(seededUniformArray(1, { seed: ctx.seed, stream: 'train-t', index: ix })[0]));
     return tf.tidy(() => {
       const eps = seededNormalBatch(batch.x.shape.slice(1), { seed: ctx.seed, stream: 'train-eps', indices: batch.indices });
@@ -53,7 +54,6 @@ export function diffusionLoss(options: DiffusionLossOptions): LossFn<Denoiser, D
       const axes = Array.from({ length: rank - 1 }, (_, i) => i + 1);
       const xMse = tf.mean(tf.square(tf.sub(batch.x, est.x)), axes);
       const epsMse = tf.mean(tf.square(tf.sub(eps, est.eps)), axes);
-      if (n !== batch.indices.length) throw new Error(`diffusionLoss: ${n} samples but ${batch.indices.length} indices`);
       return tf.mean(weightedLoss(weighting, xMse, epsMse)) as tf.Scalar;
     });
   };
