@@ -9,21 +9,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, initEngine, registerTrainingKernels, stockKernel, unregisterTrainingKernels } from '@diffpress/core';
+import { argOr } from '../cli-args';
 import { timeMedian } from './stats';
-
-function arg(name: string, fallback: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
 
 function fmt(ms: number): string {
   return `${ms.toFixed(1).padStart(9)} ms`;
 }
 
 async function main(): Promise<void> {
-  const backend = arg('backend', 'wasm') as BackendName;
-  const repeats = Number(arg('repeats', '7'));
-  const batch = Number(arg('batch', '32'));
+  const backend = argOr('backend', 'wasm') as BackendName;
+  const repeats = Number(argOr('repeats', '7'));
+  const batch = Number(argOr('batch', '32'));
   const engine = await initEngine({ backend });
   console.log(`backend ${engine.backend}, simd ${engine.simd}, threads ${engine.threads}, medians of ${repeats} after 2 warm-up runs`);
 

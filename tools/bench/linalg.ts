@@ -24,12 +24,8 @@ import {
   traceSqrtProduct,
   transpose64,
 } from '@diffpress/core';
+import { argOr } from '../cli-args';
 import { timeMedian } from './stats';
-
-function arg(name: string, fallback: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
 
 /** Standard normal deviates from a seeded xorshift32 through Box–Muller: reproducible without a dependency. */
 function normals(count: number, seed: number): Float64Array {
@@ -74,9 +70,9 @@ function fmt({ medianMs, samplesMs }: { medianMs: number; samplesMs: number[] })
 }
 
 function main(): void {
-  const dim = Number(arg('dim', '256'));
-  const samples = Number(arg('samples', '1024'));
-  const repeats = Number(arg('repeats', '3'));
+  const dim = Number(argOr('dim', '256'));
+  const samples = Number(argOr('samples', '1024'));
+  const repeats = Number(argOr('repeats', '3'));
   const mixing: Matrix64 = { rows: dim, cols: dim, data: normals(dim * dim, 1).map((v) => v / Math.sqrt(dim)) };
   const c1 = featureCovariance(mixing, samples, 2);
   const c2 = featureCovariance(mixing, samples, 3);

@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineInfo, initEngine, manualSeed } from '@diffpress/core';
 import { UNet, unetParameterCount, unetPresets } from '@diffpress/diffusion';
+import { argOr } from '../cli-args';
 import { timeMedian } from './stats';
 
 const PYTHON = '/usr/bin/python3';
@@ -34,14 +35,9 @@ const INSTALL_HINT = 'apt-get update && apt-get install -y --no-install-recommen
 const WARMUP = 2;
 const MIB = 2 ** 20;
 
-function arg(name: string, fallback: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
-
 function positiveInt(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got '${arg(name, '')}'`);
+  const v = Number(argOr(name, String(fallback)));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got '${argOr(name, '')}'`);
   return v;
 }
 

@@ -11,20 +11,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendName, Rng, initEngine, readCheckpoint, saveCheckpoint } from '@diffpress/core';
+import { BackendName, initEngine, readCheckpoint, saveCheckpoint } from '@diffpress/core';
 import {
-  DataBatch, TrainLogEntry, UNet, diffusionLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedModelSpec, shippedUNetConfig, takeBatch,
-  unetParameterCount, writeImageGrid,
+  HELD_OUT_SEED, TrainLogEntry, UNet, diffusionLoss, heldOutLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedModelSpec,
+  shippedUNetConfig, unetParameterCount, writeImageGrid,
 } from '@diffpress/diffusion';
-
-function arg(name: string): string | undefined {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit?.slice(name.length + 3);
-}
-
-function flag(name: string): boolean {
-  return process.argv.includes(`--${name}`);
-}
+import { arg, flag } from '../cli-args';
 
 async function main(): Promise<void> {
   const id = arg('model');
@@ -53,18 +45,10 @@ async function main(): Promise<void> {
   const modelFile = path.join(outDir, 'model.safetensors');
   saveCheckpoint(unet, modelFile, { metadata: { ...modelMetadata(id, unetConfig, spec.schedule, spec.prediction), 'diffpress.steps': String(latest.step) } });
 
-  // Held-out loss of the EMA weights on the whole test split, t and ε keyed by seed 12345 and the digit's index.
+  // Held-out loss of the EMA weights on the whole test split, t and ε keyed by HELD_OUT_SEED and the digit's index.
   const test = loadMnist({ split: 'test' });
   const loss = diffusionLoss({ schedule, prediction: spec.prediction, weighting: spec.weighting });
-  let total = 0;
-  for (let start = 0; start < test.size; start += 100) {
-    const indices = Array.from({ length: Math.min(100, test.size - start) }, (_, i) => start + i);
-    const batch: DataBatch = { x: takeBatch(test, indices), indices };
-    total += tf.tidy(() => loss(unet, batch, { step: 0, seed: 12345, rng: new Rng(12345, 'held-out') }).dataSync()[0]) * indices.length;
-    batch.x.dispose();
-    process.stdout.write(`\r[export] held-out loss: ${start + indices.length}/${test.size}`);
-  }
-  const heldOut = total / test.size;
+  const heldOut = heldOutLoss(loss, unet, test, { onProgress: (done, n) => process.stdout.write(`\r[export] held-out loss: ${done}/${n}`) });
   console.log(`\n[export] held-out ${spec.weighting} loss on the ${test.size} test digits: ${heldOut.toFixed(5)}`);
 
   const started = Date.now();
@@ -94,7 +78,7 @@ ${spec.description}.
 | Training | ${latest.step} of ${spec.steps} updates, batch ${spec.batchSize}, AdamW (weight decay ${spec.weightDecay}), lr \`${JSON.stringify(spec.lr)}\`, gradient-norm clip ${spec.clipGradNorm}, EMA ${spec.emaDecay}, seed ${spec.seed} |
 | Wall-clock of the updates | ${(state.trainedSeconds / 3600).toFixed(2)} h on ${engine.backend} (${engine.simd ? 'SIMD, ' : ''}${engine.threads} thread) — 2-core machine, another training running beside it |
 | Final training loss (mean of the last ${tail.length} updates) | ${finalLoss.toFixed(5)} |
-| Held-out loss, EMA weights, all ${test.size} test digits (t, ε keyed by seed 12345) | ${heldOut.toFixed(5)} |
+| Held-out loss, EMA weights, all ${test.size} test digits (t, ε keyed by seed ${HELD_OUT_SEED}) | ${heldOut.toFixed(5)} |
 | Weights | \`model.safetensors\`: the EMA weights, float32, with the config in its metadata |
 
 Load it with \`loadDiffusionModel('${id}')\` from \`@diffpress/diffusion\`.

@@ -9,16 +9,11 @@
  * updates. When all updates are done, export the weights, samples and model card with `tools:export-shipped`.
  */
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import { BackendName, Rng, initEngine, manualSeed } from '@diffpress/core';
+import { BackendName, initEngine, manualSeed } from '@diffpress/core';
 import {
-  DataBatch, Trainer, UNet, datasetBatches, diffusionLoss, loadMnist, scheduleFromConfig, shippedModelSpec, shippedUNetConfig, takeBatch,
+  Trainer, UNet, datasetBatches, diffusionLoss, heldOutLoss, loadMnist, scheduleFromConfig, shippedModelSpec, shippedUNetConfig,
 } from '@diffpress/diffusion';
-
-function arg(name: string): string | undefined {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit?.slice(name.length + 3);
-}
+import { arg } from '../cli-args';
 
 async function main(): Promise<void> {
   const id = arg('model');
@@ -33,8 +28,8 @@ async function main(): Promise<void> {
   const train = loadMnist({ split: 'train' });
   const test = loadMnist({ split: 'test' });
   const loss = diffusionLoss({ schedule, prediction: spec.prediction, weighting: spec.weighting });
-  // Held-out loss: the first 256 test digits with fixed t and ε (seed 12345), so figures are comparable across steps.
-  const heldOut: DataBatch = { x: takeBatch(test, Array.from({ length: 256 }, (_, i) => i)), indices: Array.from({ length: 256 }, (_, i) => i) };
+  // Validation on the first 256 test digits (one batch), t and ε fixed by HELD_OUT_SEED: comparable across steps.
+  const validationDigits = Array.from({ length: 256 }, (_, i) => i);
   console.log(`[train] ${id}: ${unet.numParameters()} parameters, ${train.size} training digits, batch ${spec.batchSize}, ${spec.steps} updates, backend ${engine.backend}, run folder ${dir}`);
   const trainer = new Trainer({
     model: unet,
@@ -53,10 +48,7 @@ async function main(): Promise<void> {
     stopAfter: arg('stop-after') != null ? Number(arg('stop-after')) : undefined,
     validate: {
       every: 500,
-      run: (model) => {
-        const value = tf.tidy(() => loss(model, heldOut, { step: 0, seed: 12345, rng: new Rng(12345, 'held-out') }).dataSync()[0]);
-        return { heldOutLoss: value };
-      },
+      run: (model) => ({ heldOutLoss: heldOutLoss(loss, model, test, { indices: validationDigits, batchSize: 256 }) }),
     },
   });
   const result = await trainer.run();

@@ -3,7 +3,7 @@ import { Module, Rng } from '@diffpress/core';
 import { CosineLogSnrSchedule, LinearBetaSchedule, NoiseSchedule } from '../schedule/schedule';
 import { Prediction } from '../schedule/parameterization';
 import { Oracle } from '../testing/oracle';
-import { diffusionLoss } from './diffusion-loss';
+import { HELD_OUT_SEED, diffusionLoss, heldOutLoss } from './diffusion-loss';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -41,5 +41,34 @@ describe('diffusionLoss', () => {
     expect(loss(zero, { ...batch, indices: [1, 2, 3] }, ctx(0)).dataSync()[0]).not.toBe(a);
     expect(a).toBeGreaterThan(0.1);
     expect(a).toBeLessThan(4);
+  });
+});
+
+describe('heldOutLoss', () => {
+  const schedule = new CosineLogSnrSchedule();
+  const data = { name: 'five', sampleShape: [2, 2, 1], size: 5, data: Float32Array.from({ length: 20 }, (_, i) => Math.sin(i)) };
+  const loss = diffusionLoss({ schedule, prediction: 'v' });
+  // A denoiser with a known error, built once the backend is set.
+  let model: Oracle;
+  beforeAll(() => {
+    model = new Oracle(tf.tensor([0.5, -0.5, 1, -1], [1, 2, 2, 1]), schedule, 'v', 0.5);
+  });
+
+  it('is the loss over all samples with t and ε keyed by HELD_OUT_SEED, whatever the batch size', () => {
+    const direct = loss(model, { x: tf.tensor(data.data, [5, 2, 2, 1]), indices: [0, 1, 2, 3, 4] }, ctx(0)).dataSync()[0];
+    const keyed = loss(model, { x: tf.tensor(data.data, [5, 2, 2, 1]), indices: [0, 1, 2, 3, 4] }, { step: 0, seed: HELD_OUT_SEED, rng: new Rng(HELD_OUT_SEED, 'held-out') }).dataSync()[0];
+    expect(heldOutLoss(loss, model, data, { batchSize: 5 })).toBeCloseTo(keyed, 6);
+    expect(heldOutLoss(loss, model, data, { batchSize: 2 })).toBeCloseTo(keyed, 6);
+    expect(heldOutLoss(loss, model, data, { seed: 3 })).toBeCloseTo(direct, 6);
+    expect(keyed).not.toBeCloseTo(direct, 6);
+  });
+
+  it('evaluates the given indices, reports progress and rejects an empty selection', () => {
+    const seen: number[] = [];
+    const sub = heldOutLoss(loss, model, data, { indices: [1, 3], batchSize: 1, onProgress: (done) => seen.push(done) });
+    const direct = loss(model, { x: tf.tensor([...data.data.subarray(4, 8), ...data.data.subarray(12, 16)], [2, 2, 2, 1]), indices: [1, 3] }, { step: 0, seed: HELD_OUT_SEED, rng: new Rng(HELD_OUT_SEED, 'held-out') }).dataSync()[0];
+    expect(sub).toBeCloseTo(direct, 6);
+    expect(seen).toEqual([1, 2]);
+    expect(() => heldOutLoss(loss, model, data, { indices: [] })).toThrow(/no samples/);
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, seededNormalBatch, seededUniformArray } from '@diffpress/core';
-import { LossWeighting, Prediction, perExample, toXEps, weightedLoss } from '../schedule/parameterization';
+import { Module, Rng, seededNormalBatch, seededUniformArray } from '@diffpress/core';
+import { ArrayDataset, takeBatch } from '../data/dataset';
+import { LossWeighting, Prediction, diffuse, perExample, toXEps, weightedLoss } from '../schedule/parameterization';
 import { NoiseSchedule } from '../schedule/schedule';
 import { LossFn } from './trainer';
 
@@ -48,7 +49,7 @@ export function diffusionLoss(options: DiffusionLossOptions): LossFn<Denoiser, D
       const eps = seededNormalBatch(batch.x.shape.slice(1), { seed: ctx.seed, stream: 'train-eps', indices: batch.indices });
       const alpha = perExample(times.map((t) => schedule.alpha(t)), rank);
       const sigma = perExample(times.map((t) => schedule.sigma(t)), rank);
-      const z = tf.add(tf.mul(alpha, batch.x), tf.mul(sigma, eps));
+      const z = diffuse(batch.x, eps, alpha, sigma);
       const out = model.forward(z, tf.tensor1d(times.map((t) => schedule.modelTime(t))));
       const est = toXEps(prediction, out, z, alpha, sigma);
       const axes = Array.from({ length: rank - 1 }, (_, i) => i + 1);
@@ -57,4 +58,47 @@ export function diffusionLoss(options: DiffusionLossOptions): LossFn<Denoiser, D
       return tf.mean(weightedLoss(weighting, xMse, epsMse)) as tf.Scalar;
     });
   };
+}
+
+/** The seed that keys t and ε of {@link heldOutLoss} unless another is given. */
+export const HELD_OUT_SEED = 12345;
+
+/** Options of {@link heldOutLoss}. */
+export interface HeldOutOptions {
+  /** Which samples (default all); their indices key t and ε, so a digit gets the same draw in every evaluation. */
+  indices?: readonly number[];
+  /** Samples per network call (default 100). */
+  batchSize?: number;
+  /** Seed of the t and ε draws (default {@link HELD_OUT_SEED}). */
+  seed?: number;
+  /** Progress callback: samples done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The mean loss of `model` on held-out data with t and ε fixed by (seed, sample index), so figures are comparable
+ * across training steps, checkpoints and runs (the validation of a training run and the model card's figure).
+ *
+ * @example
+ * ```ts
+ * const value = heldOutLoss(diffusionLoss({ schedule, prediction: 'eps' }), unet, loadMnist({ split: 'test' }));
+ * ```
+ */
+export function heldOutLoss(loss: LossFn<Denoiser, DataBatch>, model: Denoiser, data: ArrayDataset, options: HeldOutOptions = {}): number {
+  const indices = options.indices ?? Array.from({ length: data.size }, (_, i) => i);
+  const batchSize = options.batchSize ?? 100;
+  const seed = options.seed ?? HELD_OUT_SEED;
+  if (indices.length === 0) throw new Error('heldOutLoss: no samples to evaluate');
+  let total = 0;
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const rows = indices.slice(start, start + batchSize);
+    const batch: DataBatch = { x: takeBatch(data, rows), indices: rows };
+    try {
+      total += tf.tidy(() => loss(model, batch, { step: 0, seed, rng: new Rng(seed, 'held-out') }).dataSync()[0]) * rows.length;
+    } finally {
+      batch.x.dispose();
+    }
+    options.onProgress?.(start + rows.length, indices.length);
+  }
+  return total / indices.length;
 }
