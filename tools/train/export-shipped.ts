@@ -11,20 +11,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendName, initEngine, readCheckpoint, saveCheckpoint } from '@diffpress/core';
+import { readCheckpoint, saveCheckpoint } from '@diffpress/core';
 import {
-  HELD_OUT_SEED, TrainLogEntry, UNet, diffusionLoss, heldOutLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedModelSpec,
-  shippedUNetConfig, unetParameterCount, writeImageGrid,
+  HELD_OUT_SEED, TrainLogEntry, UNet, diffusionLoss, heldOutLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedUNetConfig,
+  unetParameterCount, writeImageGrid,
 } from '@diffpress/diffusion';
 import { arg, flag } from '../cli-args';
+import { shippedRunFromArgs } from './run-args';
 
 async function main(): Promise<void> {
-  const id = arg('model');
-  if (!id) throw new Error('--model=<id> is required (unet-mnist-s-eps or unet-mnist-s-v)');
-  const spec = shippedModelSpec(id);
-  const dir = path.resolve(arg('dir') ?? path.join('runs', 'train', id));
+  const { id, spec, dir, engine } = await shippedRunFromArgs();
   const outDir = path.resolve(arg('out') ?? 'models', id);
-  const engine = await initEngine({ backend: arg('backend') as BackendName | undefined });
   const latestFile = path.join(dir, 'latest.json');
   if (!fs.existsSync(latestFile)) throw new Error(`no checkpoint in ${dir} (train first: npx nx run tools:train-shipped --model=${id})`);
   const latest = JSON.parse(fs.readFileSync(latestFile, 'utf8')) as { step: number; path: string };

@@ -8,19 +8,15 @@
  * Kill it at any time: the next call resumes from the last checkpoint (every 100 updates) and reproduces the same
  * updates. When all updates are done, export the weights, samples and model card with `tools:export-shipped`.
  */
-import * as path from 'path';
-import { BackendName, initEngine, manualSeed } from '@diffpress/core';
+import { manualSeed } from '@diffpress/core';
 import {
-  Trainer, UNet, datasetBatches, diffusionLoss, heldOutLoss, loadMnist, scheduleFromConfig, shippedModelSpec, shippedUNetConfig,
+  Trainer, UNet, datasetBatches, diffusionLoss, heldOutLoss, loadMnist, scheduleFromConfig, shippedUNetConfig,
 } from '@diffpress/diffusion';
 import { arg } from '../cli-args';
+import { shippedRunFromArgs } from './run-args';
 
 async function main(): Promise<void> {
-  const id = arg('model');
-  if (!id) throw new Error('--model=<id> is required (unet-mnist-s-eps or unet-mnist-s-v)');
-  const spec = shippedModelSpec(id);
-  const dir = path.resolve(arg('dir') ?? path.join('runs', 'train', id));
-  const engine = await initEngine({ backend: arg('backend') as BackendName | undefined });
+  const { id, spec, dir, engine } = await shippedRunFromArgs();
   manualSeed(spec.seed);
   const unetConfig = shippedUNetConfig(spec);
   const unet = new UNet(unetConfig);
