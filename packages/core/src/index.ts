@@ -36,4 +36,5 @@ export * from './nn/layers/resample';
 export * from './nn/layers/sequential';
 export * from './io/float16';
 export * from './io/safetensors';
+export * from './io/atomic';
 export * from './io/checkpoint';

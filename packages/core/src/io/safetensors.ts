@@ -9,9 +9,8 @@
  *
  * This module deals in bytes only ({@link RawTensor}); it needs no tfjs.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { writeFileAtomic } from './atomic';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 
 /**
@@ -569,21 +568,9 @@ export function writeSafetensorsFile(
   } catch (err) {
     throw new Error(`cannot write safetensors file '${filePath}': ${errorMessage(err)}`, { cause: err });
   }
-  const tmpPath = `${filePath}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let created = false;
   try {
-    fs.mkdirSync(path.dirname(filePath), { recursive: true });
-    const fd = fs.openSync(tmpPath, 'wx');
-    created = true;
-    try {
-      fs.writeFileSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmpPath, filePath);
+    writeFileAtomic(filePath, bytes);
   } catch (err) {
-    if (created) fs.rmSync(tmpPath, { force: true });
     throw new Error(`cannot write safetensors file '${filePath}': ${errorMessage(err)}`, { cause: err });
   }
 }

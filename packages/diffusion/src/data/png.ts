@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
+import { writeFileAtomic } from '@diffpress/core';
 import { ArrayDataset } from './dataset';
 
 /** Number of interleaved values per pixel: gray, RGB or RGBA. */
@@ -228,9 +227,6 @@ export function imageGrid(images: ImageBatch, options: ImageGridOptions = {}): R
   return { width, height, channels: c, data };
 }
 
-/** Makes temp names unique within the process; the pid separates processes. */
-let tempCounter = 0;
-
 /**
  * Writes {@link imageGrid}`(images, options)` as a PNG file. The parent folders are created, and the file is
  * written to a temporary name and renamed, so a reader (or a crash) never sees a half-written picture.
@@ -248,14 +244,6 @@ let tempCounter = 0;
 export function writeImageGrid(filePath: string, images: ImageBatch, options: ImageGridOptions = {}): RawImage {
   const grid = imageGrid(images, options);
   const bytes = encodePng(grid.data, grid.width, grid.height, grid.channels);
-  fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
-  const tmp = `${filePath}.${process.pid}.${(tempCounter++).toString(36)}.tmp`;
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, filePath);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(filePath, bytes);
   return grid;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Dropout, RawTensor, Rng, rawFromFloat32, readCheckpoint, stateToRaw, writeSafetensorsFile } from '@diffpress/core';
+import { AnyModule, Dropout, RawTensor, Rng, rawFromFloat32, readCheckpoint, stateToRaw, writeJsonAtomic, writeSafetensorsFile } from '@diffpress/core';
 import { Ema } from './ema';
 import { LrScheduleConfig, learningRate } from './lr-schedule';
 import { AdamOptions, AdamW } from './optimizer';
@@ -153,12 +153,6 @@ function tensorsToRaw(tensors: ReadonlyMap<string, tf.Tensor>): Map<string, RawT
   const out = new Map<string, RawTensor>();
   for (const [k, t] of tensors) out.set(k, rawFromFloat32(t.dataSync() as Float32Array, t.shape));
   return out;
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(tmp, file);
 }
 
 /**
