@@ -10,7 +10,7 @@ import { DataBatch } from '../train/diffusion-loss';
  * @example
  * ```ts
  * const batches = datasetBatches(loadMnist({ split: 'train' }), 32, 0);
- * const { x, indices } = batches(0); // x: [32, 28, 28, 1]
+ * const { x, indices, rows } = batches(0); // x: [32, 28, 28, 1]; rows: dataset rows (for labels)
  * ```
  */
 export function datasetBatches(ds: ArrayDataset, batchSize: number, seed: number): (step: number) => DataBatch {
@@ -30,6 +30,6 @@ export function datasetBatches(ds: ArrayDataset, batchSize: number, seed: number
   return (step) => {
     const indices = Array.from({ length: batchSize }, (_, j) => step * batchSize + j);
     const rows = indices.map((g) => perm(Math.floor(g / ds.size))[g % ds.size]);
-    return { x: takeBatch(ds, rows), indices };
+    return { x: takeBatch(ds, rows), indices, rows };
   };
 }

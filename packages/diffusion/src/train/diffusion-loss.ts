@@ -14,6 +14,8 @@ export interface DataBatch {
   x: tf.Tensor;
   /** Global position of each sample in the training stream (`step·batchSize + j`). */
   indices: number[];
+  /** Dataset row of each sample, where the batch comes from a dataset (labels are looked up by it). */
+  rows?: number[];
 }
 
 /** Options of {@link diffusionLoss}. */
