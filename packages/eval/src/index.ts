@@ -1,0 +1,35 @@
+/**
+ * diffpress eval: how every number of the framework is produced (see the evaluation spec).
+ *
+ * - **Entry point** — {@link evaluate}: samples a model with seeded noise (cached, resumable), embeds the samples
+ *   and the reference data with a feature network, and returns {@link ResultRow}s.
+ * - **Feature networks** — the shipped MNIST classifier ({@link MnistClassifier}, `models/mnist-classifier-v1`) or
+ *   any tfjs graph/layers model from disk ({@link loadFeatureNetwork}), e.g. a converted InceptionV3 for real FID.
+ * - **Metrics** — {@link frechetDistance}, {@link kernelInceptionDistance}, {@link precisionRecall},
+ *   {@link classifierScore}, {@link classEntropy}, paired fidelity ({@link teacherForcedEpsMse},
+ *   {@link sampleFidelity}), 2-D metrics ({@link mmdRbf}, {@link slicedWasserstein}, {@link modeCoverage}); the
+ *   registry {@link METRICS} names and versions them.
+ * - **Efficiency** — {@link accountEfficiency}: params, size, MACs, BOPs and OPs from a UNet's shape-only inventory
+ *   and per-layer bit-widths, paper-style and as-implemented, per UNet part; {@link measureLatency}.
+ *
+ * @packageDocumentation
+ */
+export * from './samples/digest';
+export * from './samples/sample-store';
+export * from './features/mnist-classifier';
+export * from './features/train-classifier';
+export * from './features/tfjs-model';
+export * from './features/feature-network';
+export * from './features/embed';
+export * from './metrics/features';
+export * from './metrics/frechet';
+export * from './metrics/kid';
+export * from './metrics/precision-recall';
+export * from './metrics/classifier-score';
+export * from './metrics/fidelity';
+export * from './metrics/toy2d';
+export * from './metrics/registry';
+export * from './reference/reference-stats';
+export * from './efficiency/accounting';
+export * from './latency/latency';
+export * from './evaluate';

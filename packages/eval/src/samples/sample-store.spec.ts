@@ -1,0 +1,286 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
+import { ModelCallPolicy, NoiseSchedule, SamplerConfig, fullModelCall, sample, scheduleFromConfig } from '@diffpress/diffusion';
+import { canonicalJson, jsonDigest, moduleDigest } from './digest';
+import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, canonicalSampler, drawSamples, samplerLabel } from './sample-store';
+
+/** A parameter-free denoiser: ε̂ = z / 2. */
+class HalfDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
+  forward(z: tf.Tensor, _t: tf.Tensor): tf.Tensor {
+    return tf.mul(z, 0.5);
+  }
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+let tmp: string;
+let schedule: NoiseSchedule;
+let model: SamplingModel;
+const ddim3: SamplerConfig = { kind: 'ddim', steps: 3 };
+const shape = [2];
+
+beforeAll(async () => {
+  await initEngine({ backend: 'wasm', quiet: true });
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eval-'));
+  schedule = scheduleFromConfig({ type: 'linear-beta', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+  model = { unet: new HalfDenoiser(), schedule, prediction: 'eps', id: 'half' };
+});
+
+afterAll(() => {
+  model.unet.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** `sample()` of the same model and sampler, as a plain array. */
+function reference(count: number, seed: number, sampler: SamplerConfig = ddim3): Float32Array {
+  const x = sample({ model: model.unet, schedule, prediction: 'eps', shape, count, seed, sampler });
+  if (!x) throw new Error('no samples');
+  const values = x.dataSync() as Float32Array;
+  x.dispose();
+  return values;
+}
+
+function draw(overrides: Partial<DrawSamplesOptions> & { cacheDir: string | null }): ReturnType<typeof drawSamples> {
+  return drawSamples({ model, sampler: ddim3, seed: 0, count: 70, shape, ...overrides });
+}
+
+describe('digest', () => {
+  it('canonicalJson sorts object keys at every level, keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
+    expect(canonicalJson([{ b: 1, a: 2 }, 3, [{ z: null, y: 'v' }]])).toBe('[{"a":2,"b":1},3,[{"y":"v","z":null}]]');
+    expect(canonicalJson('x')).toBe('"x"');
+  });
+
+  it('jsonDigest is the SHA-256 of the canonical JSON, independent of key order', () => {
+    expect(jsonDigest({ b: 1, a: [2, 3] })).toBe(sha256('{"a":[2,3],"b":1}'));
+    expect(jsonDigest({ a: [2, 3], b: 1 })).toBe(jsonDigest({ b: 1, a: [2, 3] }));
+    expect(jsonDigest({ a: [3, 2], b: 1 })).not.toBe(jsonDigest({ a: [2, 3], b: 1 }));
+  });
+
+  it('moduleDigest tells modules apart by their plain settings, but not by training mode', () => {
+    class Scaled extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
+      constructor(readonly bits: number) {
+        super();
+      }
+      forward(z: tf.Tensor): tf.Tensor {
+        return tf.mul(z, this.bits);
+      }
+    }
+    // E.g. one quantizer at 4 and at 8 bits: no tensor differs, the cached samples must.
+    const four = new Scaled(4);
+    expect(moduleDigest(four)).not.toBe(moduleDigest(new Scaled(8)));
+    expect(moduleDigest(four)).toBe(moduleDigest(new Scaled(4)));
+    const d = moduleDigest(four);
+    four.eval();
+    expect(moduleDigest(four)).toBe(d);
+  });
+
+  it('moduleDigest of a parameter-free module hashes only its module line', () => {
+    // The root path is '' so the line is "module  HalfDenoiser {}\n" (two spaces; no plain settings).
+    const m = new HalfDenoiser();
+    expect(moduleDigest(m)).toBe(sha256('module  HalfDenoiser {}\n'));
+    expect(moduleDigest(m)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('moduleDigest is stable for identically built modules and changes with one weight', () => {
+    const a = new Linear(3, 2, { rng: new Rng(1, 'x') });
+    const b = new Linear(3, 2, { rng: new Rng(1, 'x') });
+    const c = new Linear(3, 2, { rng: new Rng(2, 'x') });
+    try {
+      const da = moduleDigest(a);
+      expect(da).toMatch(/^[0-9a-f]{64}$/);
+      expect(moduleDigest(b)).toBe(da);
+      expect(moduleDigest(a)).toBe(da); // reading does not change anything
+      expect(moduleDigest(c)).not.toBe(da);
+
+      // Hand-built digest: module line with its plain settings, then tensors sorted by name (bias before weight).
+      const h = createHash('sha256');
+      h.update('module  Linear {"inFeatures":3,"outFeatures":2}\n');
+      for (const [name, v] of [...a.stateDict()].sort(([x], [y]) => (x < y ? -1 : 1))) {
+        h.update(`tensor ${name} ${v.dtype} ${v.shape.join('x')}\n`);
+        h.update(Buffer.from((v.dataSync() as Float32Array).buffer));
+      }
+      expect(h.digest('hex')).toBe(da);
+
+      const [name, w] = b.namedParameters()[0];
+      expect(name).toBe('weight');
+      const values = w.dataSync() as Float32Array;
+      const changed = Float32Array.from(values);
+      changed[4] += 1e-3;
+      const set = (v: Float32Array): void => {
+        const t = tf.tensor(v, w.shape);
+        w.assign(t);
+        t.dispose();
+      };
+      set(changed);
+      expect(moduleDigest(b)).not.toBe(da);
+      // Restoring the value restores the digest.
+      set(values);
+      expect(moduleDigest(b)).toBe(da);
+    } finally {
+      a.dispose();
+      b.dispose();
+      c.dispose();
+    }
+  });
+});
+
+describe('canonicalSampler and samplerLabel', () => {
+  it('drops entries equal to their defaults', () => {
+    expect(canonicalSampler({ kind: 'ddim', steps: 3, eta: 0, spacing: 'uniform', clipDenoised: true })).toEqual({ kind: 'ddim', steps: 3 });
+    expect(canonicalSampler({ kind: 'ddpm', steps: 1000, ddpmVariance: 'small', eta: 0.7 })).toEqual({ kind: 'ddpm', steps: 1000 });
+    expect(canonicalSampler({ kind: 'ddim', steps: 5, eta: 0.5, spacing: 'quadratic', clipDenoised: false })).toEqual({
+      kind: 'ddim',
+      steps: 5,
+      eta: 0.5,
+      spacing: 'quadratic',
+      clipDenoised: false,
+    });
+    expect(canonicalSampler({ kind: 'ddpm', steps: 10, ddpmVariance: 'large' })).toEqual({ kind: 'ddpm', steps: 10, ddpmVariance: 'large' });
+  });
+
+  it('labels samplers', () => {
+    expect(samplerLabel({ kind: 'ddim', steps: 50 })).toBe('ddim-50');
+    expect(samplerLabel({ kind: 'ddim', steps: 50, eta: 0 })).toBe('ddim-50');
+    expect(samplerLabel({ kind: 'ddpm', steps: 1000 })).toBe('ddpm-1000');
+    expect(samplerLabel({ kind: 'ddim', steps: 50, eta: 0.5 })).toBe('ddim-50-eta0.5');
+    expect(samplerLabel({ kind: 'ddim', steps: 20, spacing: 'quadratic', clipDenoised: false })).toBe('ddim-20-quadratic-noclip');
+    expect(samplerLabel({ kind: 'ddpm', steps: 100, ddpmVariance: 'large' })).toBe('ddpm-100-large');
+  });
+});
+
+describe('drawSamples', () => {
+  it('equals sample() value for value, then serves the same data from the cache', () => {
+    const cacheDir = path.join(tmp, 'a');
+    const want = reference(70, 0);
+    // Clean samples are the clipped x̂ of the last step: in [−1, 1], many of them strictly inside.
+    expect(want.every((v) => v >= -1 && v <= 1)).toBe(true);
+    const inside = want.filter((v) => Math.abs(v) < 1);
+    expect(new Set(inside).size).toBeGreaterThan(40);
+    const progress: Array<[number, number]> = [];
+    const first = draw({ cacheDir, onProgress: (d, t) => progress.push([d, t]) });
+    expect(first.count).toBe(70);
+    expect(first.shape).toEqual([2]);
+    expect(first.data).toEqual(want);
+    expect(first.cached).toBe(0);
+    expect(first.modelDigest).toBe(moduleDigest(model.unet));
+    expect(first.backends).toEqual(['wasm']);
+    expect(first.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(progress).toEqual([
+      [64, 70],
+      [70, 70],
+    ]);
+
+    // Two chunk files of a full SAMPLE_CHUNK rows each (indices 0–63 and 64–127), plus about.json.
+    const dir = path.join(cacheDir, 'samples', first.key);
+    expect(fs.readdirSync(dir).sort()).toEqual(['0000000.safetensors', '0000064.safetensors', 'about.json']);
+    const chunk1 = chunkValues(path.join(dir, '0000064.safetensors'));
+    expect(chunk1.length).toBe(SAMPLE_CHUNK * 2);
+    const full = reference(128, 0);
+    expect(chunk1).toEqual(full.subarray(64 * 2, 128 * 2));
+    const about = JSON.parse(fs.readFileSync(path.join(dir, 'about.json'), 'utf8')) as Record<string, unknown>;
+    expect(about).toEqual({ model: 'half', modelDigest: first.modelDigest, sampler: ddim3, seed: 0, shape: [2], policy: null });
+
+    const second = draw({ cacheDir });
+    expect(second.cached).toBe(70);
+    expect(second.key).toBe(first.key);
+    expect(second.data).toEqual(want);
+
+    // Growing the count reuses the cached chunks; the first 70 rows are unchanged.
+    const grown = draw({ cacheDir, count: 100 });
+    expect(grown.cached).toBeGreaterThanOrEqual(64);
+    expect(grown.cached).toBe(100); // both chunks were written full
+    expect(grown.key).toBe(first.key);
+    expect(grown.data.subarray(0, 140)).toEqual(want);
+    expect(grown.data).toEqual(full.subarray(0, 200));
+
+    // Growing past the cached chunks draws only the missing one.
+    const more = draw({ cacheDir, count: 130 });
+    expect(more.cached).toBe(128);
+    expect(more.data).toEqual(reference(130, 0));
+    expect(fs.readdirSync(dir)).toContain('0000128.safetensors');
+  });
+
+  it('with cacheDir null writes nothing and still returns the samples', () => {
+    const cacheDir = path.join(tmp, 'none');
+    const set = draw({ cacheDir: null, count: 5, batchSize: 2 });
+    expect(set.cached).toBe(0);
+    expect(set.data).toEqual(reference(5, 0));
+    expect(fs.existsSync(cacheDir)).toBe(false);
+    // The key does not depend on caching or the batch size.
+    expect(set.key).toBe(draw({ cacheDir: null, count: 1 }).key);
+  });
+
+  it('keys the cache by seed, sampler (canonically), shape and policy key', () => {
+    const key = (o: Partial<DrawSamplesOptions>): string => draw({ cacheDir: null, count: 1, ...o }).key;
+    const base = key({});
+    expect(key({ sampler: { kind: 'ddim', steps: 3, eta: 0 } })).toBe(base);
+    expect(key({ sampler: { kind: 'ddim', steps: 3, spacing: 'uniform', clipDenoised: true } })).toBe(base);
+    expect(key({ sampler: { kind: 'ddim', steps: 4 } })).not.toBe(base);
+    expect(key({ sampler: { kind: 'ddim', steps: 3, eta: 0.5 } })).not.toBe(base);
+    expect(key({ seed: 1 })).not.toBe(base);
+    expect(key({ shape: [1, 2] })).not.toBe(base);
+    expect(key({ policy: fullModelCall, policyKey: 'full' })).not.toBe(base);
+    // The key is a SHA-256 of the documented fields.
+    expect(base).toBe(
+      jsonDigest({
+        v: 1,
+        model: moduleDigest(model.unet),
+        schedule: schedule.toConfig(),
+        prediction: 'eps',
+        sampler: { kind: 'ddim', steps: 3 },
+        seed: 0,
+        shape: [2],
+        policy: null,
+      }),
+    );
+  });
+
+  it('a different seed gives different samples, equal to sample() with that seed', () => {
+    const a = draw({ cacheDir: path.join(tmp, 'a'), count: 3 });
+    const b = draw({ cacheDir: path.join(tmp, 'a'), count: 3, seed: 7 });
+    expect(b.key).not.toBe(a.key);
+    expect(b.cached).toBe(0);
+    expect(b.data).toEqual(reference(3, 7));
+    expect(b.data).not.toEqual(a.data);
+  });
+
+  it('a custom policy needs a policyKey unless caching is off', () => {
+    let calls = 0;
+    const policy: ModelCallPolicy = {
+      call: (c) => {
+        calls++;
+        return fullModelCall.call(c);
+      },
+    };
+    const cacheDir = path.join(tmp, 'policy');
+    expect(() => draw({ cacheDir, policy })).toThrow(/policyKey/);
+    expect(fs.existsSync(cacheDir)).toBe(false);
+    const set = draw({ cacheDir: null, count: 4, policy });
+    expect(calls).toBe(3); // one batch × three DDIM steps
+    expect(set.data).toEqual(reference(4, 0));
+    const keyed = draw({ cacheDir, count: 4, policy, policyKey: 'counting' });
+    expect(keyed.data).toEqual(reference(4, 0));
+    expect(keyed.key).not.toBe(set.key);
+  });
+
+  it('rejects bad counts and a cache chunk of the wrong size', () => {
+    expect(() => draw({ cacheDir: null, count: 0 })).toThrow(RangeError);
+    expect(() => draw({ cacheDir: null, count: 2.5 })).toThrow(RangeError);
+    const cacheDir = path.join(tmp, 'bad');
+    const { key } = draw({ cacheDir, count: 1 });
+    const file = path.join(cacheDir, 'samples', key, '0000000.safetensors');
+    writeSafetensorsFile(file, new Map([['samples', rawFromFloat32(new Float32Array(6), [3, 2])]]), {});
+    expect(() => draw({ cacheDir, count: 1 })).toThrow(/holds 6 values, expected 128/);
+  });
+});
+
+function chunkValues(file: string): Float32Array {
+  const raw = readSafetensorsFile(file).tensors.get('samples');
+  if (!raw) throw new Error(`${file} has no samples`);
+  return rawToFloat32(raw);
+}
