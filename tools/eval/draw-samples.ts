@@ -1,0 +1,50 @@
+/**
+ * Draws (and caches) sample sets of a model for evaluation, so long sampler runs can go in the background and resume
+ * after an interruption (rerun the same command). `evaluate()` later reads the same cache.
+ *
+ *   npx nx run tools:draw-samples --args="--model=unet-mnist-s-eps --sampler=ddim --steps=100 --count=1000 --seed=0"
+ *
+ * `--steps` may be a comma list (drawn in that order).
+ */
+import { initEngine } from '@diffpress/core';
+import { SamplerConfig, loadDiffusionModel } from '@diffpress/diffusion';
+import { drawSamples } from '@diffpress/eval';
+import { arg, argOr } from '../cli-args';
+
+async function main(): Promise<void> {
+  const modelId = arg('model');
+  if (!modelId) throw new Error('give --model=<shipped id or .safetensors path>');
+  const kind = argOr('sampler', 'ddim') as SamplerConfig['kind'];
+  const stepsList = argOr('steps', '50').split(',').map(Number);
+  const count = Number(argOr('count', '1000'));
+  const seed = Number(argOr('seed', '0'));
+  const cacheDir = arg('cache');
+  await initEngine({ backend: (arg('backend') as 'wasm' | undefined) ?? undefined });
+  const model = loadDiffusionModel(modelId);
+  for (const steps of stepsList) {
+    const sampler: SamplerConfig = { kind, steps };
+    const t0 = Date.now();
+    let last = 0;
+    const set = drawSamples({
+      model,
+      sampler,
+      seed,
+      count,
+      shape: [28, 28, 1],
+      cacheDir,
+      onProgress: (done, total) => {
+        const now = Date.now();
+        if (now - last > 30_000 || done === total) {
+          last = now;
+          process.stdout.write(`${modelId} ${kind}-${steps}: ${done}/${total} samples, ${((now - t0) / 1000).toFixed(0)} s\n`);
+        }
+      },
+    });
+    process.stdout.write(`${modelId} ${kind}-${steps}: done, key ${set.key.slice(0, 12)}, ${set.cached} cached, drawing took ${set.seconds.toFixed(0)} s in total\n`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
