@@ -9,20 +9,8 @@ import { UNetConfig } from '../unet/config';
 import { unetPreset } from '../unet/presets';
 import { UNet } from '../unet/unet';
 
-/** Everything that defines one shipped model's training run (and so its reproducing command). */
-export interface ShippedModelSpec {
-  /** Identifier and folder name, e.g. `unet-mnist-s-eps`. */
-  id: string;
-  /** One-line purpose. */
-  description: string;
-  /** UNet preset name. */
-  preset: string;
-  /** Noise schedule. */
-  schedule: ScheduleConfig;
-  /** Network parameterization. */
-  prediction: Prediction;
-  /** Loss weighting. */
-  weighting: LossWeighting;
+/** The optimisation settings every shipped network's training run records (diffusion models, feature networks). */
+export interface TrainingRunSettings {
   /** Training data. */
   data: 'mnist/train';
   /** Batch size. */
@@ -35,10 +23,26 @@ export interface ShippedModelSpec {
   weightDecay: number;
   /** EMA decay (the shipped weights are the EMA). */
   emaDecay: number;
-  /** Gradient-norm clip. */
-  clipGradNorm: number;
   /** Training seed (initialisation, batches, noise, dropout). */
   seed: number;
+}
+
+/** Everything that defines one shipped model's training run (and so its reproducing command). */
+export interface ShippedModelSpec extends TrainingRunSettings {
+  /** Identifier and folder name, e.g. `unet-mnist-s-eps`. */
+  id: string;
+  /** One-line purpose. */
+  description: string;
+  /** UNet preset name. */
+  preset: string;
+  /** Noise schedule. */
+  schedule: ScheduleConfig;
+  /** Network parameterization. */
+  prediction: Prediction;
+  /** Loss weighting. */
+  weighting: LossWeighting;
+  /** Gradient-norm clip. */
+  clipGradNorm: number;
 }
 
 const common = {

@@ -1,30 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@diffpress/core';
-import { ArrayDataset, DataBatch, LossFn, LrScheduleConfig, datasetBatches, sampleSize, takeBatch } from '@diffpress/diffusion';
+import { ArrayDataset, DataBatch, LossFn, TrainingRunSettings, datasetBatches, sampleSize, takeBatch } from '@diffpress/diffusion';
 import { MNIST_CLASSIFIER_CONFIG, MnistClassifier, MnistClassifierConfig } from './mnist-classifier';
 
 /** Everything that defines the training run of the shipped MNIST classifier (and so its reproducing command). */
-export interface ClassifierTrainingSpec {
+export interface ClassifierTrainingSpec extends TrainingRunSettings {
   /** Versioned id and folder name under `models/`. */
   id: string;
   /** Architecture. */
   config: MnistClassifierConfig;
-  /** Training data. */
-  data: 'mnist/train';
-  /** Batch size. */
-  batchSize: number;
-  /** Number of updates. */
-  steps: number;
-  /** Learning-rate schedule. */
-  lr: LrScheduleConfig;
-  /** AdamW weight decay. */
-  weightDecay: number;
-  /** EMA decay of the shipped weights. */
-  emaDecay: number;
   /** Augmentation: each training digit is shifted by up to this many pixels in x and y (uniform integers). */
   maxShift: number;
-  /** Seed of initialisation, batches, augmentation and dropout. */
-  seed: number;
 }
 
 /** The shipped feature network's training run: 24 epochs of the 8 000 training digits. */
