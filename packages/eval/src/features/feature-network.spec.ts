@@ -101,7 +101,7 @@ describe('MnistClassifier safetensors round trip', () => {
 });
 
 describe('the shipped MNIST classifier', () => {
-  it('has 128 features, 10 classes and classifies ≥ 97 % of the first 500 test digits', async () => {
+  it('has 128 features, 10 classes and classifies ≥ 98.5 % of the 2000 test digits (its model card: 98.85 %)', async () => {
     const net = await loadFeatureNetwork();
     const ds = loadMnist({ split: 'test' });
     const labels = ds.labels;
@@ -112,7 +112,7 @@ describe('the shipped MNIST classifier', () => {
       expect(net.classes).toBe(10);
       expect(net.digest).toMatch(/^[0-9a-f]{64}$/);
       let right = 0;
-      for (let s = 0; s < 500; s += 250) {
+      for (let s = 0; s < ds.size; s += 250) {
         const rows = Array.from({ length: 250 }, (_, j) => s + j);
         const pred = tf.tidy(() => {
           const e = net.embed(takeBatch(ds, rows));
@@ -123,7 +123,8 @@ describe('the shipped MNIST classifier', () => {
           if (pred[j] === labels[r]) right++;
         });
       }
-      expect(right / 500).toBeGreaterThanOrEqual(0.97);
+      expect(ds.size).toBe(2000);
+      expect(right / ds.size).toBeGreaterThanOrEqual(0.985);
     } finally {
       net.dispose();
     }
