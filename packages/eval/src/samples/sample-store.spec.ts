@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, NoiseSchedule, SamplerConfig, fullModelCall, sample, scheduleFromConfig } from '@diffpress/diffusion';
 import { canonicalJson, jsonDigest, moduleDigest } from './digest';
-import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, canonicalSampler, drawSamples, samplerLabel } from './sample-store';
+import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, samplerLabel } from './sample-store';
 
 /** A parameter-free denoiser: ε̂ = z / 2. */
 class HalfDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
@@ -203,6 +203,15 @@ describe('drawSamples', () => {
     expect(more.cached).toBe(128);
     expect(more.data).toEqual(reference(130, 0));
     expect(fs.readdirSync(dir)).toContain('0000128.safetensors');
+  });
+
+  it('cachedSampleCount counts the whole chunks on disk from index 0, without drawing', () => {
+    const cacheDir = path.join(tmp, 'count');
+    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(0);
+    draw({ cacheDir, count: 70 });
+    // Two full chunks (0–63, 64–127) were written for 70 samples.
+    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(2 * SAMPLE_CHUNK);
+    expect(cachedSampleCount(model, ddim3, 1, shape, cacheDir)).toBe(0);
   });
 
   it('with cacheDir null writes nothing and still returns the samples', () => {

@@ -120,6 +120,22 @@ export function sampleSetKey(
   });
 }
 
+/**
+ * How many samples of a set the cache already holds from index 0 on (whole chunks, in order), without drawing any:
+ * what an evaluation can report now while the rest is still being drawn.
+ */
+export function cachedSampleCount(model: SamplingModel, sampler: SamplerConfig, seed: number, shape: readonly number[], cacheDir?: string, policyKey?: string): number {
+  const key = sampleSetKey(moduleDigest(model.unet), model, sampler, seed, shape, policyKey);
+  const dir = path.join(cacheDir ?? defaultCacheDir(), 'samples', key);
+  let count = 0;
+  while (fs.existsSync(path.join(dir, chunkFileName(count)))) count += SAMPLE_CHUNK;
+  return count;
+}
+
+function chunkFileName(start: number): string {
+  return `${String(start).padStart(7, '0')}.safetensors`;
+}
+
 interface ChunkRecord {
   data: Float32Array;
   seconds: number;
@@ -174,7 +190,7 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
     const n = Math.min(SAMPLE_CHUNK, count - start);
     // A chunk file always holds a full SAMPLE_CHUNK (so counts can grow later); only its first n rows are used.
     const full = SAMPLE_CHUNK;
-    const file = dir ? path.join(dir, `${String(start).padStart(7, '0')}.safetensors`) : null;
+    const file = dir ? path.join(dir, chunkFileName(start)) : null;
     let chunk = file ? readChunk(file, full * per) : null;
     if (chunk) {
       cached += n;
