@@ -294,6 +294,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
     if (!refModel || !options.sampler || !isModel(subject)) throw new Error('evaluate: paired metrics need a model subject, options.sampler and options.pairedReference');
     const refExtra = { reference: { dataset: refModel.id ?? 'reference model', samples: n } };
     let t0 = performance.now();
+    let refSet: Float32Array | undefined;
     for (const info of paired) {
       if (info.name === 'eps-mse') {
         const count = Math.min(options.epsMseSamples ?? 64, n);
@@ -302,8 +303,8 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
         row(info, 'eps-mse', r.mean, { ...refExtra, detail: { trajectories: count } }, seconds);
         r.buckets.forEach((b, i) => row(info, `eps-mse[${i}]`, b.mse, { ...refExtra, detail: { trajectories: count, fromStep: b.fromStep, toStep: b.toStep, times: b.times } }, 0));
       } else {
-        const refSet = drawSamples({ model: refModel, sampler: options.sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize });
-        const f = sampleFidelity(data, refSet.data, 2);
+        refSet ??= drawSamples({ model: refModel, sampler: options.sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize }).data;
+        const f = sampleFidelity(data, refSet, 2);
         row(info, info.name, info.name === 'sample-mse' ? f.mse : f.psnr, refExtra, (performance.now() - t0) / 1000);
       }
       t0 = performance.now();

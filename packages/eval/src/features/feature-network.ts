@@ -172,6 +172,13 @@ async function loadTfjsFeatureNetwork(jsonFile: string, imageShape: readonly num
       }
       return x;
     });
+  // Layers models: one sub-model exposing the chosen layers, built once (not per batch).
+  let sub: tf.LayersModel | undefined;
+  if (!(model instanceof tf.GraphModel)) {
+    const features = options.featureNode ? model.getLayer(options.featureNode).output : model.outputs[0];
+    const outputs = [features, ...(options.probsNode ? [model.getLayer(options.probsNode).output] : [])] as tf.SymbolicTensor[];
+    sub = tf.model({ inputs: model.inputs, outputs });
+  }
   const run = (x: tf.Tensor4D): { features: tf.Tensor; probs?: tf.Tensor } => {
     if (model instanceof tf.GraphModel) {
       const names = [options.featureNode ?? model.outputs[0].name, ...(options.probsNode ? [options.probsNode] : [])];
@@ -179,10 +186,7 @@ async function loadTfjsFeatureNetwork(jsonFile: string, imageShape: readonly num
       const list = Array.isArray(out) ? out : [out];
       return { features: list[0], probs: list[1] };
     }
-    const features = options.featureNode ? model.getLayer(options.featureNode).output : model.outputs[0];
-    const outputs = [features, ...(options.probsNode ? [model.getLayer(options.probsNode).output] : [])] as tf.SymbolicTensor[];
-    const sub = tf.model({ inputs: model.inputs, outputs });
-    const out = sub.predict(x);
+    const out = (sub as tf.LayersModel).predict(x);
     const list = Array.isArray(out) ? out : [out];
     return { features: list[0], probs: list[1] };
   };
