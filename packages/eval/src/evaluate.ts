@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, engineInfo } from '@diffpress/core';
-import { ArrayDataset, ModelCallPolicy, SamplerConfig } from '@diffpress/diffusion';
+import { ArrayDataset, ModelCallPolicy, SamplerConfig, subset } from '@diffpress/diffusion';
 import { embedImages } from './features/embed';
 import { DEFAULT_FEATURE_NETWORK, FeatureNetRef, FeatureNetwork, loadFeatureNetwork } from './features/feature-network';
 import { classEntropy, classifierScore } from './metrics/classifier-score';
@@ -13,7 +13,7 @@ import { kernelInceptionDistance } from './metrics/kid';
 import { precisionRecall } from './metrics/precision-recall';
 import { MetricInfo, metricInfo } from './metrics/registry';
 import { mmdRbf, modeCoverage, slicedWasserstein } from './metrics/toy2d';
-import { ReferenceStats, referenceStats } from './reference/reference-stats';
+import { ReferenceStats, datasetDigest, referenceStats } from './reference/reference-stats';
 import { SamplingModel, drawSamples, samplerLabel } from './samples/sample-store';
 
 /** Real data evaluated like a model (e.g. the test split: the floor every model is compared with). */
@@ -160,7 +160,8 @@ async function resolveFeatureNet(spec: string | FeatureNetwork | undefined): Pro
 }
 
 function memoReference(ds: ArrayDataset, net: FeatureNetwork, cacheDir: string | null | undefined, log?: (l: string) => void): ReferenceStats {
-  const key = `${ds.name}/${ds.size}/${net.digest}/${cacheDir}`;
+  // Keyed by content, like the disk cache: two datasets that share a name must not share statistics.
+  const key = `${datasetDigest(ds)} ${net.digest} ${cacheDir}`;
   let ref = referenceMemo.get(key);
   if (!ref) {
     ref = referenceStats(ds, net, { cacheDir });
@@ -229,11 +230,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
     if (options.samples > ds.size) throw new RangeError(`evaluate: ${options.samples} samples asked of ${ds.name}, which has ${ds.size}`);
     if (ds.sampleShape.join('x') !== shape.join('x')) throw new Error(`evaluate: ${ds.name} has samples [${ds.sampleShape.join(', ')}], the reference [${shape.join(', ')}]`);
     // A seeded subset, not the first rows: splits can be ordered by class (the MNIST test split is).
-    if (options.samples === ds.size) data = ds.data;
-    else {
-      data = new Float32Array(options.samples * per);
-      seededSubset(ds.size, options.samples, seed, 'eval/dataset-subject').forEach((r, j) => data.set(ds.data.subarray(r * per, (r + 1) * per), j * per));
-    }
+    data = options.samples === ds.size ? ds.data : subset(ds, seededSubset(ds.size, options.samples, seed, 'eval/dataset-subject')).data;
     subjectName = options.samples === ds.size ? ds.name : `${ds.name} (seeded subset)`;
   } else {
     if (subject.samples.length !== options.samples * per) throw new Error(`evaluate: ${subject.name} holds ${subject.samples.length / per} samples, ${options.samples} asked`);
