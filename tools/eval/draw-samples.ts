@@ -4,7 +4,7 @@
  *
  *   npx nx run tools:draw-samples --args="--model=unet-mnist-s-eps --sampler=ddim --steps=100 --count=1000 --seed=0"
  *
- * `--steps` may be a comma list (drawn in that order).
+ * `--steps` may be a comma list (drawn in that order). Several processes drawing the same set share its chunks.
  */
 import { initEngine } from '@diffpress/core';
 import { SamplerConfig, loadDiffusionModel } from '@diffpress/diffusion';
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
       count,
       shape: [28, 28, 1],
       cacheDir,
+      // Two of these commands on one set split its chunks between them.
+      share: true,
       onProgress: (done, total) => {
         const now = Date.now();
         if (now - last > 30_000 || done === total) {

@@ -37,4 +37,5 @@ export * from './nn/layers/sequential';
 export * from './io/float16';
 export * from './io/safetensors';
 export * from './io/atomic';
+export * from './io/lock';
 export * from './io/checkpoint';

@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -170,18 +171,13 @@ describe('drawSamples', () => {
     expect(first.modelDigest).toBe(moduleDigest(model.unet));
     expect(first.backends).toEqual(['wasm']);
     expect(first.key).toMatch(/^[0-9a-f]{64}$/);
-    expect(progress).toEqual([
-      [64, 70],
-      [70, 70],
-    ]);
+    expect(progress).toEqual([16, 32, 48, 64, 70].map((d) => [d, 70]));
 
-    // Two chunk files of a full SAMPLE_CHUNK rows each (indices 0–63 and 64–127), plus about.json.
+    // Chunk files of at most SAMPLE_CHUNK rows (the last one holds the remaining 6), plus about.json.
     const dir = path.join(cacheDir, 'samples', first.key);
-    expect(fs.readdirSync(dir).sort()).toEqual(['0000000.safetensors', '0000064.safetensors', 'about.json']);
-    const chunk1 = chunkValues(path.join(dir, '0000064.safetensors'));
-    expect(chunk1.length).toBe(SAMPLE_CHUNK * 2);
-    const full = reference(128, 0);
-    expect(chunk1).toEqual(full.subarray(64 * 2, 128 * 2));
+    const starts = [0, 16, 32, 48, 64];
+    expect(fs.readdirSync(dir).sort()).toEqual([...starts.map((s) => `${String(s).padStart(7, '0')}.safetensors`), 'about.json']);
+    expect(chunkValues(path.join(dir, '0000064.safetensors'))).toEqual(want.subarray(64 * 2, 70 * 2));
     const about = JSON.parse(fs.readFileSync(path.join(dir, 'about.json'), 'utf8')) as Record<string, unknown>;
     expect(about).toEqual({ model: 'half', modelDigest: first.modelDigest, sampler: ddim3, seed: 0, shape: [2], policy: null });
 
@@ -190,27 +186,61 @@ describe('drawSamples', () => {
     expect(second.key).toBe(first.key);
     expect(second.data).toEqual(want);
 
-    // Growing the count reuses the cached chunks; the first 70 rows are unchanged.
+    // Growing the count draws only the new indices, from where the cache stops; the first 70 rows are unchanged.
     const grown = draw({ cacheDir, count: 100 });
-    expect(grown.cached).toBeGreaterThanOrEqual(64);
-    expect(grown.cached).toBe(100); // both chunks were written full
+    expect(grown.cached).toBe(70);
     expect(grown.key).toBe(first.key);
-    expect(grown.data.subarray(0, 140)).toEqual(want);
-    expect(grown.data).toEqual(full.subarray(0, 200));
-
-    // Growing past the cached chunks draws only the missing one.
-    const more = draw({ cacheDir, count: 130 });
-    expect(more.cached).toBe(128);
-    expect(more.data).toEqual(reference(130, 0));
-    expect(fs.readdirSync(dir)).toContain('0000128.safetensors');
+    expect(grown.data).toEqual(reference(100, 0));
+    expect(fs.readdirSync(dir)).toEqual(expect.arrayContaining(['0000070.safetensors', '0000086.safetensors']));
+    expect(SAMPLE_CHUNK).toBe(16);
   });
 
-  it('cachedSampleCount counts the whole chunks on disk from index 0, without drawing', () => {
+  it('reads chunk files of another size (64-row files of earlier versions) and fills the gaps between them', () => {
+    const cacheDir = path.join(tmp, 'legacy');
+    const { key } = draw({ cacheDir: null, count: 1 });
+    const dir = path.join(cacheDir, 'samples', key);
+    const all = reference(150, 0);
+    fs.mkdirSync(dir, { recursive: true });
+    writeSafetensorsFile(path.join(dir, '0000000.safetensors'), new Map([['samples', rawFromFloat32(all.slice(0, 128), [64, 2])]]), {});
+    writeSafetensorsFile(path.join(dir, '0000100.safetensors'), new Map([['samples', rawFromFloat32(all.slice(200, 300), [50, 2])]]), {});
+    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(64);
+    const set = draw({ cacheDir, count: 150 });
+    expect(set.cached).toBe(64 + 50);
+    expect(set.data).toEqual(all);
+    // The gap 64–99 was cut at the next cached file: 64–79, 80–95, 96–99.
+    expect(chunkValues(path.join(dir, '0000096.safetensors')).length).toBe(4 * 2);
+    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(150);
+  });
+
+  it('with share, waits for a chunk that another live process is drawing instead of drawing it twice', () => {
+    const cacheDir = path.join(tmp, 'share');
+    const { key } = draw({ cacheDir: null, count: 1 });
+    const dir = path.join(cacheDir, 'samples', key);
+    fs.mkdirSync(dir, { recursive: true });
+    // The "other process" delivers rows 16–31 as a recognisable constant after one second, then drops its lock.
+    const staged = path.join(tmp, 'staged.safetensors');
+    writeSafetensorsFile(staged, new Map([['samples', rawFromFloat32(new Float32Array(32).fill(0.25), [16, 2])]]), {});
+    const lockFile = path.join(dir, '0000016.lock');
+    const target = path.join(dir, '0000016.safetensors');
+    const script = `setTimeout(() => { require('fs').renameSync(${JSON.stringify(staged)}, ${JSON.stringify(target)}); require('fs').rmSync(${JSON.stringify(lockFile)}); }, 1000);`;
+    const other = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: other.pid, host: os.hostname(), since: 'now' }));
+    const t0 = Date.now();
+    const set = draw({ cacheDir, count: 40, share: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(set.cached).toBe(16);
+    const want = reference(40, 0);
+    expect(set.data.subarray(0, 32)).toEqual(want.subarray(0, 32));
+    expect(set.data.subarray(32, 64)).toEqual(new Float32Array(32).fill(0.25));
+    expect(set.data.subarray(64)).toEqual(want.subarray(64));
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  it('cachedSampleCount counts the contiguous samples on disk from index 0, without drawing', () => {
     const cacheDir = path.join(tmp, 'count');
     expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(0);
     draw({ cacheDir, count: 70 });
-    // Two full chunks (0–63, 64–127) were written for 70 samples.
-    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(2 * SAMPLE_CHUNK);
+    expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(70);
     expect(cachedSampleCount(model, ddim3, 1, shape, cacheDir)).toBe(0);
   });
 
@@ -283,8 +313,8 @@ describe('drawSamples', () => {
     const cacheDir = path.join(tmp, 'bad');
     const { key } = draw({ cacheDir, count: 1 });
     const file = path.join(cacheDir, 'samples', key, '0000000.safetensors');
-    writeSafetensorsFile(file, new Map([['samples', rawFromFloat32(new Float32Array(6), [3, 2])]]), {});
-    expect(() => draw({ cacheDir, count: 1 })).toThrow(/holds 6 values, expected 128/);
+    writeSafetensorsFile(file, new Map([['samples', rawFromFloat32(new Float32Array(5), [5])]]), {});
+    expect(() => draw({ cacheDir, count: 1 })).toThrow(/holds 5 values, not whole samples of 2 values/);
   });
 });
 

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import {
+  FileLock, engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeJsonAtomic, writeSafetensorsFile,
+} from '@diffpress/core';
 import { Denoiser, ModelCallPolicy, NoiseSchedule, Prediction, SamplerConfig, sample } from '@diffpress/diffusion';
 import { jsonDigest, moduleDigest } from './digest';
 
@@ -18,8 +20,13 @@ export interface SamplingModel {
   id?: string;
 }
 
-/** Samples per cache file. Fixed (not the batch size) so that a cache written with any batch size is reusable. */
-export const SAMPLE_CHUNK = 64;
+/**
+ * Largest number of samples per new cache file. Small, so that processes sharing a cache (`--jobs` workers, cluster
+ * shards) can split even a short set of expensive samples (DDPM-1000) between them; the batch size does not change
+ * the per-sample cost of the UNet on wasm (27.1 ms at batch 64 and 27.4 ms at batch 16 for `unet-mnist-s`). Files
+ * written with another chunk size (64 before version 0.1 of the store) are read as they are.
+ */
+export const SAMPLE_CHUNK = 16;
 
 /** Environment variable that overrides the default cache folder. */
 export const CACHE_ENV_VAR = 'DIFFPRESS_CACHE';
@@ -52,6 +59,11 @@ export interface DrawSamplesOptions {
   policy?: ModelCallPolicy;
   /** Identifies `policy` and its settings in the cache key (e.g. the method id and its resolved config). */
   policyKey?: string;
+  /**
+   * Share the work with other processes drawing the same set into the same cache folder: a chunk that another live
+   * process is drawing (its lock file `<start>.lock` exists) is skipped and waited for instead of drawn twice.
+   */
+  share?: boolean;
   /** Progress: samples available so far (cached ones included) and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -121,19 +133,47 @@ export function sampleSetKey(
 }
 
 /**
- * How many samples of a set the cache already holds from index 0 on (whole chunks, in order), without drawing any:
+ * How many samples of a set the cache already holds from index 0 on (contiguous chunk files), without drawing any:
  * what an evaluation can report now while the rest is still being drawn.
  */
 export function cachedSampleCount(model: SamplingModel, sampler: SamplerConfig, seed: number, shape: readonly number[], cacheDir?: string, policyKey?: string): number {
   const key = sampleSetKey(moduleDigest(model.unet), model, sampler, seed, shape, policyKey);
   const dir = path.join(cacheDir ?? defaultCacheDir(), 'samples', key);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const chunks = listChunks(dir, per);
   let count = 0;
-  while (fs.existsSync(path.join(dir, chunkFileName(count)))) count += SAMPLE_CHUNK;
+  for (let c = chunks.get(0); c; c = chunks.get(count)) count += c.rows;
   return count;
 }
 
 function chunkFileName(start: number): string {
   return `${String(start).padStart(7, '0')}.safetensors`;
+}
+
+/** A chunk file on disk: rows [start, start + rows) of the set. */
+interface ChunkFile {
+  file: string;
+  rows: number;
+}
+
+/** The chunk files of a set folder by first index (their row counts from the file size, without decoding). */
+function listChunks(dir: string | null, per: number): Map<number, ChunkFile> {
+  const out = new Map<number, ChunkFile>();
+  if (!dir || !fs.existsSync(dir)) return out;
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^(\d{7})\.safetensors$/.exec(name);
+    if (!m) continue;
+    const file = path.join(dir, name);
+    const { tensors } = readSafetensorsFile(file);
+    const raw = tensors.get('samples');
+    if (!raw) throw new Error(`sample cache file '${file}' has no 'samples' tensor; delete it to redraw`);
+    const values = raw.shape.reduce((a, b) => a * b, 1);
+    if (values === 0 || values % per !== 0) {
+      throw new Error(`sample cache file '${file}' holds ${values} values, not whole samples of ${per} values; delete it to redraw`);
+    }
+    out.set(Number(m[1]), { file, rows: values / per });
+  }
+  return out;
 }
 
 interface ChunkRecord {
@@ -142,20 +182,59 @@ interface ChunkRecord {
   backend: string;
 }
 
-function readChunk(file: string, expect: number): ChunkRecord | null {
-  if (!fs.existsSync(file)) return null;
+function readChunk(file: string): ChunkRecord {
   const { tensors, metadata } = readSafetensorsFile(file);
   const raw = tensors.get('samples');
   if (!raw) throw new Error(`sample cache file '${file}' has no 'samples' tensor; delete it to redraw`);
-  const data = rawToFloat32(raw);
-  if (data.length !== expect) throw new Error(`sample cache file '${file}' holds ${data.length} values, expected ${expect}; delete it to redraw`);
-  return { data, seconds: Number(metadata['diffpress.seconds'] ?? 0), backend: metadata['diffpress.backend'] ?? 'unknown' };
+  return { data: rawToFloat32(raw), seconds: Number(metadata['diffpress.seconds'] ?? 0), backend: metadata['diffpress.backend'] ?? 'unknown' };
+}
+
+const lastRefresh = new WeakMap<FileLock, number>();
+
+/** Keeps a held lock fresh during a long draw without touching the file at every sampler step. */
+function refreshEvery(lock: FileLock, ms: number): void {
+  const now = Date.now();
+  if (now - (lastRefresh.get(lock) ?? 0) < ms) return;
+  lastRefresh.set(lock, now);
+  lock.refresh();
+}
+
+/** One piece of the set: rows [start, end), either on disk or still to draw. */
+interface Piece {
+  start: number;
+  end: number;
+  chunk?: ChunkFile;
+}
+
+/**
+ * Cuts [0, count) into cached chunks and missing pieces of at most {@link SAMPLE_CHUNK} rows. Missing pieces start
+ * where the cached data stops and end before the next cached chunk, so every process sharing the folder cuts the same
+ * pieces and their lock names agree.
+ */
+function planPieces(chunks: Map<number, ChunkFile>, count: number): Piece[] {
+  const starts = [...chunks.keys()].sort((a, b) => a - b);
+  const pieces: Piece[] = [];
+  let p = 0;
+  while (p < count) {
+    const chunk = chunks.get(p);
+    if (chunk) {
+      pieces.push({ start: p, end: Math.min(count, p + chunk.rows), chunk });
+      p += chunk.rows;
+      continue;
+    }
+    const next = starts.find((s) => s > p) ?? Infinity;
+    const end = Math.min(count, p + SAMPLE_CHUNK, next);
+    pieces.push({ start: p, end });
+    p = end;
+  }
+  return pieces;
 }
 
 /**
  * Draws `count` samples of a model with a sampler, caching them on disk keyed by the model's content digest, the
  * sampler settings, the seed and the shape. Sample i is the same whether it comes from the cache or is drawn now
- * (its noise is keyed by (seed, i)), so evaluation runs are resumable and repeated evaluations are free.
+ * (its noise is keyed by (seed, i)), so evaluation runs are resumable, repeated evaluations are free, and a set can
+ * grow later (only the new indices are drawn).
  *
  * @example
  * ```ts
@@ -178,50 +257,75 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
     fs.mkdirSync(dir, { recursive: true });
     const about = path.join(dir, 'about.json');
     if (!fs.existsSync(about)) {
-      fs.writeFileSync(about, JSON.stringify({ model: model.id ?? null, modelDigest: digest, sampler, seed, shape, policy: options.policyKey ?? null }, null, 2) + '\n');
+      writeJsonAtomic(about, { model: model.id ?? null, modelDigest: digest, sampler, seed, shape, policy: options.policyKey ?? null });
     }
   }
   const data = new Float32Array(count * per);
   let seconds = 0;
   let cached = 0;
+  let done = 0;
   const backends = new Set<string>();
   const backend = engineInfo()?.backend ?? tf.getBackend();
-  for (let start = 0; start < count; start += SAMPLE_CHUNK) {
-    const n = Math.min(SAMPLE_CHUNK, count - start);
-    // A chunk file always holds a full SAMPLE_CHUNK (so counts can grow later); only its first n rows are used.
-    const full = SAMPLE_CHUNK;
-    const file = dir ? path.join(dir, chunkFileName(start)) : null;
-    let chunk = file ? readChunk(file, full * per) : null;
-    if (chunk) {
-      cached += n;
-    } else {
-      const t0 = performance.now();
-      const x = sample({
-        model: model.unet,
-        schedule: model.schedule,
-        prediction: model.prediction,
-        shape,
-        indices: Array.from({ length: file ? full : n }, (_, j) => start + j),
-        seed,
-        sampler,
-        batchSize: options.batchSize,
-        policy: options.policy,
-      });
-      if (!x) throw new Error('drawSamples: the sampler returned no samples');
-      const values = x.dataSync() as Float32Array;
-      x.dispose();
-      chunk = { data: values, seconds: (performance.now() - t0) / 1000, backend };
-      if (file) {
-        writeSafetensorsFile(file, new Map([['samples', rawFromFloat32(values, [full, ...shape])]]), {
-          'diffpress.seconds': chunk.seconds.toFixed(3),
-          'diffpress.backend': backend,
+  const take = (piece: Piece, chunk: ChunkRecord, fromCache: boolean): void => {
+    const rows = piece.end - piece.start;
+    data.set(chunk.data.subarray(0, rows * per), piece.start * per);
+    seconds += (chunk.seconds * rows) / (chunk.data.length / per);
+    backends.add(chunk.backend);
+    if (fromCache) cached += rows;
+    done += rows;
+    options.onProgress?.(done, count);
+  };
+  const doneStarts = new Set<number>();
+  // Passes over the plan: draw what nobody else is drawing, then wait for the rest (only when sharing).
+  for (;;) {
+    const pieces = planPieces(listChunks(dir, per), count).filter((p) => !doneStarts.has(p.start));
+    if (pieces.length === 0) break;
+    let waiting = false;
+    for (const piece of pieces) {
+      if (piece.chunk) {
+        take(piece, readChunk(piece.chunk.file), true);
+        doneStarts.add(piece.start);
+        continue;
+      }
+      const lock = dir && options.share ? tryLock(path.join(dir, `${String(piece.start).padStart(7, '0')}.lock`)) : null;
+      if (dir && options.share && !lock) {
+        waiting = true;
+        continue;
+      }
+      try {
+        // Another process may have finished this piece between the plan and the lock.
+        const file = dir ? path.join(dir, chunkFileName(piece.start)) : null;
+        if (file && fs.existsSync(file)) continue;
+        const t0 = performance.now();
+        const x = sample({
+          model: model.unet,
+          schedule: model.schedule,
+          prediction: model.prediction,
+          shape,
+          indices: Array.from({ length: piece.end - piece.start }, (_, j) => piece.start + j),
+          seed,
+          sampler,
+          batchSize: options.batchSize,
+          policy: options.policy,
+          hook: lock ? () => refreshEvery(lock, 10_000) : undefined,
         });
+        if (!x) throw new Error('drawSamples: the sampler returned no samples');
+        const values = x.dataSync() as Float32Array;
+        x.dispose();
+        const chunk = { data: values, seconds: (performance.now() - t0) / 1000, backend };
+        if (file) {
+          writeSafetensorsFile(file, new Map([['samples', rawFromFloat32(values, [piece.end - piece.start, ...shape])]]), {
+            'diffpress.seconds': chunk.seconds.toFixed(3),
+            'diffpress.backend': backend,
+          });
+        }
+        take(piece, chunk, false);
+        doneStarts.add(piece.start);
+      } finally {
+        lock?.release();
       }
     }
-    data.set(chunk.data.subarray(0, n * per), start * per);
-    seconds += (chunk.seconds * n) / (chunk.data.length / per);
-    backends.add(chunk.backend);
-    options.onProgress?.(start + n, count);
+    if (waiting) sleepSync(1000);
   }
   return { data, count, shape, key, modelDigest: digest, seconds, cached, backends: [...backends] };
 }

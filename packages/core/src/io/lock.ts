@@ -1,0 +1,129 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** A held lock file; see {@link tryLock}. */
+export interface FileLock {
+  /** The lock file. */
+  readonly file: string;
+  /** Marks the lock as alive (updates its modification time); call it during long work so others do not break it. */
+  refresh(): void;
+  /** Removes the lock file (idempotent). */
+  release(): void;
+}
+
+/** Options of {@link tryLock} and {@link acquireLock}. */
+export interface LockOptions {
+  /**
+   * A lock whose holder is on another host is considered abandoned when its file has not been refreshed for this many
+   * milliseconds (default 30 min). On the same host, a lock whose process has exited is abandoned at once.
+   */
+  staleMs?: number;
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function abandoned(file: string, staleMs: number): boolean {
+  let owner: LockOwner;
+  let mtimeMs: number;
+  try {
+    owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+    mtimeMs = fs.statSync(file).mtimeMs;
+  } catch {
+    // Vanished (released meanwhile) or half-written by a holder that is creating it right now: not abandoned.
+    return false;
+  }
+  if (owner.host === os.hostname()) return owner.pid !== process.pid && !processAlive(owner.pid);
+  return Date.now() - mtimeMs > staleMs;
+}
+
+/**
+ * Takes an exclusive lock by creating `file` (O_EXCL), so that processes sharing a folder — `--jobs` workers, or
+ * cluster shards on a shared filesystem — never produce the same artifact twice at once. A lock left behind by a
+ * killed process is detected (same host: its pid no longer exists; other host: not refreshed within `staleMs`) and
+ * taken over.
+ *
+ * @returns The lock, or `null` when another live process holds it.
+ * @example
+ * ```ts
+ * const lock = tryLock('store/samples/ab12/0000016.lock');
+ * if (lock) try { draw(); } finally { lock.release(); }
+ * ```
+ */
+export function tryLock(file: string, options: LockOptions = {}): FileLock | null {
+  const staleMs = options.staleMs ?? 30 * 60 * 1000;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      try {
+        const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+        fs.writeFileSync(fd, JSON.stringify(owner));
+      } finally {
+        fs.closeSync(fd);
+      }
+      let held = true;
+      return {
+        file,
+        refresh: () => {
+          if (!held) return;
+          const now = new Date();
+          try {
+            fs.utimesSync(file, now, now);
+          } catch {
+            // Removed by someone who judged it stale; nothing to refresh, and the work is still ours to finish.
+          }
+        },
+        release: () => {
+          if (!held) return;
+          held = false;
+          fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (attempt === 0 && abandoned(file, staleMs)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Blocks the thread for `ms` milliseconds (for synchronous work loops that must wait for another process). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Waits until the lock can be taken ({@link tryLock}, polling every `pollMs`, default 500 ms).
+ *
+ * @example
+ * ```ts
+ * const lock = await acquireLock(path.join(dir, 'artifact.lock'));
+ * try { build(); } finally { lock.release(); }
+ * ```
+ */
+export async function acquireLock(file: string, options: LockOptions & { pollMs?: number } = {}): Promise<FileLock> {
+  for (;;) {
+    const lock = tryLock(file, options);
+    if (lock) return lock;
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+  }
+}
