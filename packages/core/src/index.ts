@@ -38,4 +38,5 @@ export * from './io/float16';
 export * from './io/safetensors';
 export * from './io/atomic';
 export * from './io/lock';
+export * from './method/contract';
 export * from './io/checkpoint';

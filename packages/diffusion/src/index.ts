@@ -28,3 +28,4 @@ export * from './data/cifar10';
 export * from './data/toy2d';
 export * from './models/mlp-denoiser';
 export * from './models/shipped';
+export * from './models/pipeline-model';

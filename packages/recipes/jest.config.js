@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'recipes',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,389 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
+import type { ZodType, core } from 'zod';
+import { shippedModels, shippedModelsDir } from '@diffpress/diffusion';
+import { jsonDigest } from '@diffpress/eval';
+import { AblationCell, expandAblation } from '../ablation/expand';
+import { PathSegment, formatPath, getPath, parsePath } from '../ablation/paths';
+import { MethodRegistry, RegisteredMethod } from '../registry/registry';
+import { nearest } from '../registry/suggest';
+import { Recipe, recipeSchema } from './schema';
+import { objectKeys, schemaAt } from './zod-walk';
+
+/** One problem found in a recipe. */
+export interface RecipeProblem {
+  /** The recipe file. */
+  file: string;
+  /** Recipe path of the offending value, e.g. `pipeline[1].config.bits` (empty for the whole file). */
+  path: string;
+  /** What was expected and what was found. */
+  message: string;
+  /** 1-based line of the value in the file, when known. */
+  line?: number;
+  /** 1-based column. */
+  column?: number;
+  /** Errors stop the run; warnings are printed. */
+  severity: 'error' | 'warning';
+}
+
+/** `file:line:col: path: message` (the form editors and terminals link). */
+export function formatProblem(p: RecipeProblem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
+  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+/** Thrown by {@link loadRecipe}: every problem of the recipe, not just the first. */
+export class RecipeError extends Error {
+  /** All problems, errors and warnings. */
+  readonly problems: RecipeProblem[];
+
+  /** @param problems - The problems; the message lists the errors. */
+  constructor(problems: RecipeProblem[]) {
+    const errors = problems.filter((p) => p.severity === 'error');
+    super(`${errors.length} problem${errors.length === 1 ? '' : 's'} in recipe:\n${errors.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    this.name = 'RecipeError';
+    this.problems = problems;
+  }
+}
+
+/** A pipeline step with its method and its config parsed by the method's schema (defaults filled in). */
+export interface ResolvedStep {
+  /** The method. */
+  method: RegisteredMethod;
+  /** The parsed config. */
+  config: unknown;
+}
+
+/** A valid cell of the ablation: its parsed recipe and resolved steps. */
+export interface ResolvedCell extends AblationCell {
+  /** The cell's recipe, parsed (defaults filled in). */
+  recipe: Recipe;
+  /** Its pipeline steps. */
+  steps: ResolvedStep[];
+}
+
+/** A recipe that passed validation. */
+export interface ValidatedRecipe {
+  /** Source file (or a label for text). */
+  file: string;
+  /** Folder relative paths in the recipe are resolved against. */
+  baseDir: string;
+  /** The recipe as written. */
+  raw: Record<string, unknown>;
+  /** The base recipe, parsed. */
+  recipe: Recipe;
+  /** Valid cells (invalid ones are listed as warnings and skipped). */
+  cells: ResolvedCell[];
+  /** SHA-256 of the parsed recipe without its output section: recorded in every result row. */
+  hash: string;
+  /** Warnings (skipped cells, ordering hints). */
+  warnings: RecipeProblem[];
+}
+
+/** Options of {@link validateRecipeText}. */
+export interface ValidateOptions {
+  /** Methods a recipe may name. */
+  registry: MethodRegistry;
+  /** Folder for relative checkpoint paths (default: the file's folder). */
+  baseDir?: string;
+}
+
+type Locate = (p: readonly PathSegment[], atKey?: boolean) => { line: number; column: number } | undefined;
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the key is missing)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : `a list of ${v.length}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number' && !Number.isInteger(v)) return `${v} (not an integer)`;
+  return String(v);
+}
+
+function expectedType(e: string): string {
+  return ({ int: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', object: 'an object', array: 'a list', record: 'an object' } as Record<string, string>)[e] ?? e;
+}
+
+/** A problem before it is located in the file; `atKey` points at the key rather than the value (unknown keys). */
+interface Finding {
+  path: PathSegment[];
+  message: string;
+  atKey?: boolean;
+  warning?: boolean;
+}
+
+function issueMessages(issue: core.$ZodIssue, data: unknown, schema: ZodType): Finding[] {
+  const p = issue.path as PathSegment[];
+  const found = getPath(data, p);
+  switch (issue.code) {
+    case 'invalid_type':
+      return [{ path: p, message: `expected ${expectedType(issue.expected)}, found ${describe(found)}` }];
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+      const incl = issue.inclusive !== false;
+      if (issue.origin === 'array') {
+        const hint = formatPath(p) === 'pipeline' ? ' (omit pipeline to evaluate the base model alone)' : '';
+        return [{ path: p, message: `expected ${small ? 'at least' : 'at most'} ${bound} entr${bound === 1 ? 'y' : 'ies'}, found ${describe(found)}${hint}` }];
+      }
+      if (issue.origin === 'string') return [{ path: p, message: `expected ${small ? 'at least' : 'at most'} ${bound} characters, found ${describe(found)}` }];
+      return [{ path: p, message: `expected a number ${small ? (incl ? '≥' : '>') : incl ? '≤' : '<'} ${bound}, found ${describe(found)}` }];
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map(String);
+      const hint = typeof found === 'string' ? nearest(found, allowed) : undefined;
+      return [{ path: p, message: `expected one of ${allowed.join(', ')}, found ${describe(found)}${hint ? ` — did you mean '${hint}'?` : ''}` }];
+    }
+    case 'unrecognized_keys': {
+      const allowed = objectKeys(schemaAt(schema, p) ?? schema);
+      return issue.keys.map((k) => {
+        const hint = nearest(k, allowed);
+        return { path: [...p, k], atKey: true, message: `unknown key '${k}'${hint ? ` — did you mean '${hint}'?` : allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}` };
+      });
+    }
+    case 'invalid_format':
+      return [{ path: p, message: `${issue.message.replace(/^Invalid string: /, 'expected ')}, found ${describe(found)}` }];
+    case 'invalid_union':
+      if (p[p.length - 2] === 'positions') return [{ path: p, message: `expected baseline, final or after:<step index>, found ${describe(found)}` }];
+      return [{ path: p, message: `does not match any allowed form, found ${describe(found)}` }];
+    default:
+      return [{ path: p, message: issue.message }];
+  }
+}
+
+function checkSchema(schema: ZodType, data: unknown, prefix: PathSegment[]): Finding[] {
+  const r = schema.safeParse(data);
+  if (r.success) return [];
+  return r.error.issues.flatMap((i) => issueMessages(i, data, schema)).map((m) => ({ ...m, path: [...prefix, ...m.path] }));
+}
+
+/** Checks the raw pipeline against the registry: method ids, their configs, the ordering rules. */
+function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): Finding[] {
+  const pipeline = raw.pipeline;
+  if (!Array.isArray(pipeline)) return [];
+  const out: Finding[] = [];
+  const ids = pipeline.map((s) => (s && typeof s === 'object' ? (s as { method?: unknown }).method : undefined));
+  pipeline.forEach((step, i) => {
+    const id = ids[i];
+    if (typeof id !== 'string') return; // the schema reports it
+    const method = registry.get(id);
+    if (!method) {
+      out.push({ path: ['pipeline', i, 'method'], message: registry.unknownMessage(id) });
+      return;
+    }
+    const config = (step as { config?: unknown }).config ?? {};
+    out.push(...checkSchema(method.config, config, ['pipeline', i, 'config']));
+    const before = ids.slice(0, i);
+    const c = method.compatibility ?? {};
+    if (c.mustFollow?.length && !c.mustFollow.some((m) => before.includes(m))) {
+      out.push({ path: ['pipeline', i, 'method'], message: `'${id}' must come after ${c.mustFollow.map((m) => `'${m}'`).join(' or ')} in the pipeline` });
+    }
+    for (const other of c.conflictsWith ?? []) {
+      const j = ids.findIndex((m, k) => k !== i && m === other);
+      if (j >= 0) out.push({ path: ['pipeline', i, 'method'], message: `'${id}' cannot be combined with '${other}' (pipeline[${j}])` });
+    }
+    for (const other of c.warnAfter ?? []) {
+      if (before.includes(other)) out.push({ path: ['pipeline', i, 'method'], message: `'${id}' after '${other}' is allowed but not what its paper evaluates`, warning: true });
+    }
+  });
+  return out;
+}
+
+function checkModel(raw: Record<string, unknown>, baseDir: string): Finding[] {
+  const m = raw.model;
+  const spec = typeof m === 'string' ? { id: m } : (m as Record<string, unknown> | undefined);
+  if (!spec || typeof spec !== 'object') return [];
+  const at: PathSegment[] = typeof m === 'string' ? ['model'] : ['model', 'id'];
+  if (typeof spec.id === 'string') {
+    if (!shippedModels[spec.id]) {
+      const hint = nearest(spec.id, Object.keys(shippedModels));
+      return [{ path: at, message: `unknown shipped model '${spec.id}'${hint ? ` — did you mean '${hint}'?` : ` (shipped: ${Object.keys(shippedModels).join(', ')})`}` }];
+    }
+    const file = path.join(shippedModelsDir(), spec.id, 'model.safetensors');
+    if (!fs.existsSync(file)) return [{ path: at, message: `missing checkpoint ${file} (train and export it: npx nx run tools:train-shipped --model=${spec.id})` }];
+  }
+  if (typeof spec.checkpoint === 'string') {
+    const file = path.resolve(baseDir, spec.checkpoint);
+    if (!fs.existsSync(file)) return [{ path: ['model', 'checkpoint'], message: `missing checkpoint: ${file} does not exist` }];
+  }
+  const train = spec.train as Record<string, unknown> | undefined;
+  if (train && typeof train.like === 'string' && !shippedModels[train.like]) {
+    const hint = nearest(train.like, Object.keys(shippedModels));
+    return [{ path: ['model', 'train', 'like'], message: `unknown shipped model '${train.like}'${hint ? ` — did you mean '${hint}'?` : ''}` }];
+  }
+  return [];
+}
+
+/** Everything wrong with one (ablation-free) recipe as plain data. */
+function checkRecipe(raw: Record<string, unknown>, registry: MethodRegistry, baseDir: string): Finding[] {
+  return [...checkSchema(recipeSchema, raw, []), ...checkPipeline(raw, registry), ...checkModel(raw, baseDir)];
+}
+
+/** Whether `p` names a place the recipe schema (or the named method's config schema) has. */
+function knownPath(raw: Record<string, unknown>, p: PathSegment[], registry: MethodRegistry): { ok: boolean; hint?: string } {
+  if (p[0] === 'pipeline' && typeof p[1] === 'number') {
+    const pipeline = Array.isArray(raw.pipeline) ? raw.pipeline : [];
+    if (p[1] >= pipeline.length) return { ok: false };
+    if (p[2] === 'config' && p.length > 3) {
+      const id = (pipeline[p[1]] as { method?: unknown }).method;
+      const method = typeof id === 'string' ? registry.get(id) : undefined;
+      if (!method) return { ok: true }; // reported as an unknown method
+      const ok = schemaAt(method.config, p.slice(3)) !== undefined;
+      return { ok, hint: ok ? undefined : nearest(String(p[p.length - 1]), objectKeys(schemaAt(method.config, p.slice(3, -1)) ?? method.config)) };
+    }
+  }
+  const ok = schemaAt(recipeSchema, p) !== undefined;
+  if (ok) return { ok };
+  const parent = schemaAt(recipeSchema, p.slice(0, -1));
+  return { ok, hint: parent ? nearest(String(p[p.length - 1]), objectKeys(parent)) : undefined };
+}
+
+function parseText(text: string, file: string): { data?: unknown; locate: Locate; problems: RecipeProblem[] } {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true });
+  const at = (offset: number): { line: number; column: number } => {
+    const pos = counter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  // A scalar is located at its value, a section (map or list) at its key: where a reader looks for either.
+  const locate: Locate = (p, atKey = false) => {
+    for (let k = p.length; k >= 1; k--) {
+      const node = doc.getIn(p.slice(0, k), true);
+      if (isScalar(node) && node.range && !(atKey && k === p.length)) return at(node.range[0]);
+      const parent = k === 1 ? doc.contents : doc.getIn(p.slice(0, k - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && it.key.value === p[k - 1]);
+        if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
+      }
+      if (isNode(node) && node.range) return at(node.range[0]);
+    }
+    return isNode(doc.contents) && doc.contents.range ? at(doc.contents.range[0]) : undefined;
+  };
+  if (doc.errors.length > 0) {
+    return {
+      locate,
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const what = file.endsWith('.json') ? 'JSON' : 'YAML';
+        return { file, path: '', message: `invalid ${what}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, line: pos?.line, column: pos?.col, severity: 'error' as const };
+      }),
+    };
+  }
+  const contents = doc.contents;
+  if (!isMap(contents)) {
+    const found = isSeq(contents) ? 'a list' : contents === null ? 'an empty file' : 'a single value';
+    return { locate, problems: [{ file, path: '', message: `a recipe is a mapping of sections (name, model, sample, eval, …), found ${found}`, line: 1, column: 1, severity: 'error' }] };
+  }
+  return { data: doc.toJS(), locate, problems: [] };
+}
+
+/**
+ * Validates a recipe given as YAML or JSON text, without touching any tensor: the schema (unknown keys are errors),
+ * each step's method id and config, the methods' ordering rules, that checkpoints exist, and the ablation (axis
+ * paths, and every cell; invalid cells become warnings and are skipped, unless none is valid). Reports every
+ * problem with its file, line and recipe path.
+ *
+ * @example
+ * ```ts
+ * const { result, problems } = validateRecipeText(fs.readFileSync(f, 'utf8'), f, { registry: builtinRegistry() });
+ * problems.forEach((p) => console.error(formatProblem(p)));
+ * ```
+ */
+export function validateRecipeText(text: string, file: string, options: ValidateOptions): { result?: ValidatedRecipe; problems: RecipeProblem[] } {
+  const baseDir = options.baseDir ?? path.dirname(path.resolve(file));
+  const parsed = parseText(text, file);
+  if (!parsed.data) return { problems: parsed.problems };
+  const raw = parsed.data as Record<string, unknown>;
+  const problems: RecipeProblem[] = [];
+  const add = (p: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', atKey = false): void => {
+    const key = `${formatPath(p)}\u0000${message}`;
+    if (problems.some((q) => `${q.path}\u0000${q.message}` === key)) return;
+    problems.push({ file, path: formatPath(p), message, severity, ...parsed.locate(p, atKey) });
+  };
+  const base = { ...raw };
+  delete base.ablation;
+  for (const p of checkRecipe(base, options.registry, baseDir)) add(p.path, p.message, p.warning ? 'warning' : 'error', p.atKey);
+
+  // The ablation section: its own schema, then the axis paths, then every cell.
+  const ablation = raw.ablation as { mode?: unknown; axes?: unknown } | undefined;
+  let cells: AblationCell[] = [{ index: 0, params: {}, raw: base }];
+  const ablationOk = ablation === undefined || !problems.some((p) => p.path.startsWith('ablation'));
+  const axes = ablation && Array.isArray(ablation.axes) ? (ablation.axes as Array<{ path: string; values: unknown[]; name?: string }>) : [];
+  let axesOk = ablationOk && ablation !== undefined;
+  if (ablation !== undefined && ablationOk) {
+    axes.forEach((axis, i) => {
+      let p: PathSegment[];
+      try {
+        p = parsePath(axis.path);
+      } catch (err) {
+        add(['ablation', 'axes', i, 'path'], (err as Error).message);
+        axesOk = false;
+        return;
+      }
+      const known = knownPath(base, p, options.registry);
+      if (!known.ok) {
+        add(['ablation', 'axes', i, 'path'], `'${axis.path}' is not a path of this recipe${known.hint ? ` — did you mean '${formatPath([...p.slice(0, -1), known.hint])}'?` : ''}`);
+        axesOk = false;
+      }
+    });
+  }
+  if (axesOk) {
+    const expanded = expandAblation(raw, ((ablation?.mode as 'grid' | 'zip' | undefined) ?? 'grid'), axes);
+    for (const e of expanded.problems) add(e.axis < 0 ? ['ablation'] : e.value === undefined ? ['ablation', 'axes', e.axis] : ['ablation', 'axes', e.axis, 'values', e.value], e.message);
+    cells = expanded.cells;
+  }
+  const baseErrors = new Set(problems.map((p) => `${p.path}\u0000${p.message}`));
+  const valid: ResolvedCell[] = [];
+  if (!problems.some((p) => p.severity === 'error')) {
+    for (const cell of cells) {
+      const cellProblems = checkRecipe(cell.raw, options.registry, baseDir).filter((p) => !p.warning && !baseErrors.has(`${formatPath(p.path)}\u0000${p.message}`));
+      if (cellProblems.length > 0) {
+        const label = Object.entries(cell.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+        add(['ablation'], `cell ${cell.index} (${label}) is invalid and will be skipped: ${cellProblems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('; ')}`, 'warning');
+        continue;
+      }
+      const recipe = recipeSchema.parse(cell.raw);
+      const steps = (recipe.pipeline ?? []).map((s) => {
+        const method = options.registry.require(s.method);
+        return { method, config: method.config.parse(s.config) };
+      });
+      valid.push({ ...cell, recipe, steps });
+    }
+    if (cells.length > 0 && valid.length === 0) add(['ablation'], `none of the ${cells.length} cells is valid (see the warnings)`);
+  }
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+  const recipe = recipeSchema.parse(base);
+  // The output folder and the description do not change any number, so they do not change the hash.
+  const hashed: Partial<Recipe> = { ...recipe };
+  delete hashed.output;
+  delete hashed.description;
+  return {
+    result: { file, baseDir, raw, recipe, cells: valid, hash: jsonDigest({ recipe: hashed, ablation: raw.ablation ?? null }), warnings: problems },
+    problems,
+  };
+}
+
+/**
+ * Reads and validates a recipe file (`.yaml`, `.yml` or `.json`).
+ *
+ * @throws RecipeError listing every problem.
+ */
+export function loadRecipe(file: string, options: ValidateOptions): ValidatedRecipe {
+  const problems = validateRecipeFile(file, options);
+  if (!problems.result) throw new RecipeError(problems.problems);
+  return problems.result;
+}
+
+/** {@link validateRecipeText} of a file, with a problem (not an exception) for an unreadable file or a wrong extension. */
+export function validateRecipeFile(file: string, options: ValidateOptions): { result?: ValidatedRecipe; problems: RecipeProblem[] } {
+  if (!/\.(ya?ml|json)$/i.test(file)) return { problems: [{ file, path: '', message: 'a recipe file must end in .yaml, .yml or .json', severity: 'error' }] };
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file, path: '', message: `cannot read the recipe: ${(err as Error).message}`, severity: 'error' }] };
+  }
+  return validateRecipeText(text, file, options);
+}
