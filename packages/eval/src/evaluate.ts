@@ -61,6 +61,8 @@ export interface EvaluateOptions {
   cacheDir?: string | null;
   /** Samples per model call (default 64). */
   batchSize?: number;
+  /** Share sample drawing with other processes using the same cache folder (see `drawSamples`). */
+  shareSamples?: boolean;
   /** Recipe hash and ablation cell (filled in by the recipe runner). */
   recipeHash?: string | null;
   /** Ablation cell parameters. */
@@ -213,7 +215,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
     let last = 0;
     const set = drawSamples({
       model: subject, sampler: options.sampler, seed, count: options.samples, shape, cacheDir: options.cacheDir,
-      batchSize: options.batchSize, policy: options.policy, policyKey: options.policyKey,
+      batchSize: options.batchSize, policy: options.policy, policyKey: options.policyKey, share: options.shareSamples,
       onProgress: (done, total) => {
         if (log && (Date.now() - last > 30_000 || done === total)) {
           last = Date.now();
@@ -300,7 +302,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
         row(info, 'eps-mse', r.mean, { ...refExtra, detail: { trajectories: count } }, seconds);
         r.buckets.forEach((b, i) => row(info, `eps-mse[${i}]`, b.mse, { ...refExtra, detail: { trajectories: count, fromStep: b.fromStep, toStep: b.toStep, times: b.times } }, 0));
       } else {
-        refSet ??= drawSamples({ model: refModel, sampler: options.sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize }).data;
+        refSet ??= drawSamples({ model: refModel, sampler: options.sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize, share: options.shareSamples }).data;
         const f = sampleFidelity(data, refSet, 2);
         row(info, info.name, info.name === 'sample-mse' ? f.mse : f.psnr, refExtra, (performance.now() - t0) / 1000);
       }
