@@ -11,9 +11,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { readCheckpoint, saveCheckpoint } from '@diffpress/core';
+import { saveCheckpoint } from '@diffpress/core';
 import {
-  HELD_OUT_SEED, TrainLogEntry, UNet, diffusionLoss, heldOutLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedUNetConfig,
+  HELD_OUT_SEED, TrainLogEntry, diffusionLoss, loadEmaWeights, heldOutLoss, loadMnist, modelMetadata, sample, scheduleFromConfig, shippedUNetConfig,
   unetParameterCount, writeImageGrid,
 } from '@diffpress/diffusion';
 import { arg, flag } from '../cli-args';
@@ -22,20 +22,14 @@ import { shippedRunFromArgs } from './run-args';
 async function main(): Promise<void> {
   const { id, spec, dir, engine } = await shippedRunFromArgs();
   const outDir = path.resolve(arg('out') ?? 'models', id);
-  const latestFile = path.join(dir, 'latest.json');
-  if (!fs.existsSync(latestFile)) throw new Error(`no checkpoint in ${dir} (train first: npx nx run tools:train-shipped --model=${id})`);
-  const latest = JSON.parse(fs.readFileSync(latestFile, 'utf8')) as { step: number; path: string };
+  if (!fs.existsSync(path.join(dir, 'latest.json'))) throw new Error(`no checkpoint in ${dir} (train first: npx nx run tools:train-shipped --model=${id})`);
+  const { unet, step, checkpoint: ckpt } = loadEmaWeights(spec, dir);
+  const latest = { step };
   if (latest.step < spec.steps && !flag('allow-unfinished')) {
     throw new Error(`${dir} is at update ${latest.step}/${spec.steps}; resume the training or pass --allow-unfinished`);
   }
-  const ckpt = path.join(dir, latest.path);
   const state = JSON.parse(fs.readFileSync(path.join(ckpt, 'state.json'), 'utf8')) as { trainedSeconds: number };
   const unetConfig = shippedUNetConfig(spec);
-  const unet = new UNet(unetConfig);
-  const ema = readCheckpoint(path.join(ckpt, 'ema.safetensors'));
-  unet.loadStateDict(ema.tensors, { strict: true, source: path.join(ckpt, 'ema.safetensors') });
-  tf.dispose([...ema.tensors.values()]);
-  unet.eval();
   const schedule = scheduleFromConfig(spec.schedule);
 
   fs.mkdirSync(outDir, { recursive: true });

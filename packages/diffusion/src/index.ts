@@ -19,6 +19,7 @@ export * from './train/lr-schedule';
 export * from './train/ema';
 export * from './train/trainer';
 export * from './train/diffusion-loss';
+export * from './train/train-spec';
 export * from './data/dataset';
 export * from './data/batches';
 export * from './data/mnist';
