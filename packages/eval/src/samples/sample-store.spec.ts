@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, NoiseSchedule, SamplerConfig, fullModelCall, sample, scheduleFromConfig } from '@diffpress/diffusion';
 import { canonicalJson, jsonDigest, moduleDigest } from './digest';
-import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, samplerLabel } from './sample-store';
+import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, readCachedSamples, samplerLabel } from './sample-store';
 
 /** A parameter-free denoiser: ε̂ = z / 2. */
 class HalfDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
@@ -234,6 +234,14 @@ describe('drawSamples', () => {
     expect(set.data.subarray(32, 64)).toEqual(new Float32Array(32).fill(0.25));
     expect(set.data.subarray(64)).toEqual(want.subarray(64));
     expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  it('readCachedSamples reads a set back by its key, and refuses more than the cache holds', () => {
+    const cacheDir = path.join(tmp, 'read');
+    const set = draw({ cacheDir, count: 20 });
+    expect(readCachedSamples(cacheDir, set.key, 20, shape)).toEqual(set.data);
+    expect(readCachedSamples(cacheDir, set.key, 5, shape)).toEqual(set.data.subarray(0, 10));
+    expect(() => readCachedSamples(cacheDir, set.key, 21, shape)).toThrow(/holds only 20 of the 21 samples asked/);
   });
 
   it('cachedSampleCount counts the contiguous samples on disk from index 0, without drawing', () => {

@@ -329,3 +329,20 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
   }
   return { data, count, shape, key, modelDigest: digest, seconds, cached, backends: [...backends] };
 }
+
+/**
+ * Reads the first `count` samples of a cached set by its key (as recorded in result rows and reports), without the
+ * model — e.g. to draw sample grids of a finished run.
+ *
+ * @throws Error when the cache holds fewer than `count` contiguous samples of the set.
+ */
+export function readCachedSamples(cacheDir: string, key: string, count: number, shape: readonly number[]): Float32Array {
+  const per = shape.reduce((a, b) => a * b, 1);
+  const dir = path.join(cacheDir, 'samples', key);
+  const pieces = planPieces(listChunks(dir, per), count);
+  const missing = pieces.find((p) => !p.chunk);
+  if (missing) throw new Error(`sample set ${key.slice(0, 12)} in ${cacheDir} holds only ${missing.start} of the ${count} samples asked`);
+  const data = new Float32Array(count * per);
+  for (const p of pieces) data.set(readChunk((p.chunk as ChunkFile).file).data.subarray(0, (p.end - p.start) * per), p.start * per);
+  return data;
+}

@@ -101,9 +101,9 @@ export function expandAblation(
 }
 
 /** A unit of work: one ablation cell at one seed. */
-export interface RunUnit {
+export interface RunUnit<C extends AblationCell = AblationCell> {
   /** The cell. */
-  cell: AblationCell;
+  cell: C;
   /** The seed. */
   seed: number;
   /** Position in the run's unit order (cells outer, seeds inner): the basis of sharding. */
@@ -111,8 +111,8 @@ export interface RunUnit {
 }
 
 /** All (cell, seed) units in a fixed order: cells in expansion order, seeds inner. */
-export function runUnits(cells: readonly AblationCell[], seeds: readonly number[]): RunUnit[] {
-  const units: RunUnit[] = [];
+export function runUnits<C extends AblationCell>(cells: readonly C[], seeds: readonly number[]): RunUnit<C>[] {
+  const units: RunUnit<C>[] = [];
   for (const cell of cells) for (const seed of seeds) units.push({ cell, seed, order: units.length });
   return units;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SamplerConfig } from '@diffpress/diffusion';
 import { METRICS } from '@diffpress/eval';
 
 /** Sampler section: which sampler, how many model calls, and its options (`@diffpress/diffusion` `SamplerConfig`). */
@@ -99,3 +100,10 @@ export type RecipeStep = z.output<typeof stepSchema>;
 
 /** The sampler section of a parsed recipe. */
 export type RecipeSampler = z.output<typeof samplerSchema>;
+
+/** The sampler settings of a recipe's sampler section: without the batch size, which changes memory, not results. */
+export function samplerSettings(sample: RecipeSampler): SamplerConfig {
+  const out: Partial<RecipeSampler> = { ...sample };
+  delete out.batchSize;
+  return out as SamplerConfig;
+}

@@ -5,7 +5,7 @@ import type { ZodType, core } from 'zod';
 import { shippedModels, shippedModelsDir } from '@diffpress/diffusion';
 import { jsonDigest } from '@diffpress/eval';
 import { AblationCell, expandAblation } from '../ablation/expand';
-import { PathSegment, formatPath, getPath, parsePath } from '../ablation/paths';
+import { PathSegment, formatPath, getPath, parsePath, setPath } from '../ablation/paths';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { nearest } from '../registry/suggest';
 import { Recipe, recipeSchema } from './schema';
@@ -87,6 +87,10 @@ export interface ValidateOptions {
   registry: MethodRegistry;
   /** Folder for relative checkpoint paths (default: the file's folder). */
   baseDir?: string;
+  /** Values to set before checking, by recipe path (command-line overrides such as `seeds`). */
+  overrides?: Record<string, unknown>;
+  /** Expand the ablation section (default true); false validates and runs the base recipe alone. */
+  ablation?: boolean;
 }
 
 type Locate = (p: readonly PathSegment[], atKey?: boolean) => { line: number; column: number } | undefined;
@@ -295,7 +299,9 @@ export function validateRecipeText(text: string, file: string, options: Validate
   const baseDir = options.baseDir ?? path.dirname(path.resolve(file));
   const parsed = parseText(text, file);
   if (!parsed.data) return { problems: parsed.problems };
-  const raw = parsed.data as Record<string, unknown>;
+  let raw = parsed.data as Record<string, unknown>;
+  for (const [p, value] of Object.entries(options.overrides ?? {})) raw = setPath(raw, parsePath(p), value);
+  if (options.ablation === false) delete raw.ablation;
   const problems: RecipeProblem[] = [];
   const add = (p: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', atKey = false): void => {
     const key = `${formatPath(p)}\u0000${message}`;

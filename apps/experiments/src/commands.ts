@@ -1,0 +1,202 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { z } from 'zod';
+import { BackendName, initEngine } from '@diffpress/core';
+import {
+  ArtifactStore, RecipeError, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, loadRecipe,
+  mergeResults, parseShard, planUnits, readResults, recipeJsonSchema, rowCells, runRecipe, runWorker, shardFromEnv, validateRecipeFile, writeReport,
+} from '@diffpress/recipes';
+
+/** Where a command writes: results to `out` (stdout), everything else to `err` (stderr). */
+export interface Io {
+  /** Results (tables, lists, paths). */
+  out(text: string): void;
+  /** Diagnostics. */
+  err(text: string): void;
+}
+
+/** The console. */
+export const consoleIo: Io = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
+
+/** The recipe `ablation` runs when none is given. */
+export const DEFAULT_RECIPE = path.resolve(__dirname, '..', 'recipes', 'default.yaml');
+
+/** The committed JSON Schema of recipes. */
+export const SCHEMA_FILE = path.resolve(__dirname, '..', 'recipes', 'recipe.schema.json');
+
+/** `experiments validate`: checks every file, prints every problem, touches no tensor. Exit code 1 on any error. */
+export function validateCommand(files: readonly string[], io: Io): number {
+  if (files.length === 0) {
+    io.err('validate: give recipe files (--recipe=<file> or as arguments)');
+    return 2;
+  }
+  const registry = builtinRegistry();
+  let bad = 0;
+  for (const file of files) {
+    const { result, problems } = validateRecipeFile(file, { registry });
+    for (const p of problems) io.err(formatProblem(p));
+    if (result) io.out(`${file}: valid (${result.cells.length} cell${result.cells.length === 1 ? '' : 's'} × ${result.recipe.seeds.length} seed${result.recipe.seeds.length === 1 ? '' : 's'})`);
+    else bad++;
+  }
+  return bad > 0 ? 1 : 0;
+}
+
+/** `experiments list`: the registered methods with their config fields and defaults. */
+export function listCommand(io: Io): number {
+  const methods = builtinRegistry().list();
+  if (methods.length === 0) {
+    io.out('No compression methods are registered yet (the method packages register theirs; see docs/guides/adding-a-method.md).');
+    return 0;
+  }
+  for (const m of methods) {
+    io.out(`${m.id}  [${m.family}]  v${m.version}${m.paper ? `  — ${m.paper.title}${m.paper.arxiv ? ` (arXiv:${m.paper.arxiv})` : ''}` : ''}`);
+    io.out(`  ${m.description}`);
+    const schema = z.toJSONSchema(m.config, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string; enum?: unknown[] }> };
+    for (const [k, f] of Object.entries(schema.properties ?? {})) {
+      const type = f.enum ? f.enum.join(' | ') : (f.type ?? 'value');
+      io.out(`    ${k}: ${type}${f.default !== undefined ? ` = ${JSON.stringify(f.default)}` : ''}${f.description ? `  — ${f.description}` : ''}`);
+    }
+  }
+  return 0;
+}
+
+/** `experiments schema`: writes (or with `check`, compares) the committed recipe JSON Schema. */
+export function schemaCommand(io: Io, check = false): number {
+  const text = `${JSON.stringify(recipeJsonSchema(builtinRegistry()), null, 2)}\n`;
+  if (check) {
+    const current = fs.existsSync(SCHEMA_FILE) ? fs.readFileSync(SCHEMA_FILE, 'utf8') : '';
+    if (current !== text) {
+      io.err(`${SCHEMA_FILE} is out of date; regenerate it with: npx nx run experiments:schema`);
+      return 1;
+    }
+    io.out(`${SCHEMA_FILE} is up to date`);
+    return 0;
+  }
+  fs.writeFileSync(SCHEMA_FILE, text);
+  io.out(`wrote ${SCHEMA_FILE}`);
+  return 0;
+}
+
+/** Options of {@link runCommand}. */
+export interface RunCommandOptions {
+  /** Recipe file (default: the embedded default recipe). */
+  recipe?: string;
+  /** Expand the ablation (the `ablation` command) or run the base recipe alone (`run`). */
+  ablation: boolean;
+  /** Store folder (default `$DIFFPRESS_STORE` or `.diffpress`). */
+  store?: string;
+  /** Run folder (default the recipe's `output.dir` or `runs/<name>`). */
+  out?: string;
+  /** `i/n`; default from a cluster array job's environment. */
+  shard?: string;
+  /** Worker processes (default: the number of CPUs for `ablation`, 1 for `run`). */
+  jobs?: number;
+  /** Seeds: a count n (seeds 0 … n − 1) or a comma list; overrides the recipe's. */
+  seeds?: string;
+  /** Print the units and what the store holds, compute nothing. */
+  dryRun?: boolean;
+  /** Backend (`tensorflow`, `wasm`, `cpu`). */
+  backend?: string;
+  /** Set in worker processes (1-based worker number). */
+  worker?: number;
+}
+
+function parseSeeds(text: string): number[] {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Array.from({ length: Number(t) }, (_, i) => i);
+  const list = t.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds '${text}': expected a count (3) or a list of non-negative integers (0,1,2)`);
+  return list;
+}
+
+function resolveRecipe(opts: RunCommandOptions): ValidatedRecipe {
+  const file = path.resolve(opts.recipe ?? DEFAULT_RECIPE);
+  const overrides = opts.seeds !== undefined ? { seeds: parseSeeds(opts.seeds) } : undefined;
+  return loadRecipe(file, { registry: builtinRegistry(), overrides, ablation: opts.ablation });
+}
+
+/** `experiments run` / `experiments ablation`. Exit code 0 when every unit finished, 1 when some failed, 2 on a bad recipe. */
+export async function runCommand(opts: RunCommandOptions, io: Io): Promise<number> {
+  let v: ValidatedRecipe;
+  try {
+    v = resolveRecipe(opts);
+  } catch (err) {
+    if (err instanceof RecipeError) {
+      for (const p of err.problems) io.err(formatProblem(p));
+      return 2;
+    }
+    throw err;
+  }
+  for (const w of v.warnings) io.err(formatProblem(w));
+  const store = new ArtifactStore(path.resolve(opts.store ?? defaultStoreDir()));
+  const shard: Shard | undefined = opts.shard !== undefined ? parseShard(opts.shard) : shardFromEnv();
+  if (opts.worker !== undefined) {
+    await initEngine({ backend: opts.backend as BackendName | undefined, quiet: true });
+    await runWorker(v, store, opts.worker, shard);
+    return 0;
+  }
+  const units = planUnits(v, shard);
+  if (opts.dryRun) {
+    const done = finishedUnits(v, units, store);
+    io.out(`${v.recipe.name}: ${units.length} units${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, store ${store.root}`);
+    units.forEach((u, i) => io.out(`  ${done[i] ? 'cached ' : 'to run '} cell ${u.cell.index} seed ${u.seed}  ${JSON.stringify(u.cell.params)}  ${u.cell.recipe.sample.kind}-${u.cell.recipe.sample.steps}, ${u.cell.recipe.eval.samples} samples`));
+    io.out(`${done.filter(Boolean).length} of ${units.length} cached`);
+    return 0;
+  }
+  const jobs = opts.jobs ?? (opts.ablation ? Math.min(os.availableParallelism(), Math.max(1, units.length)) : 1);
+  await initEngine({ backend: opts.backend as BackendName | undefined });
+  const outDir = path.resolve(opts.out ?? defaultOutDir(v));
+  const workerArgs = [opts.ablation ? 'ablation' : 'run', `--recipe=${v.file}`, `--store=${store.root}`];
+  if (shard) workerArgs.push(`--shard=${shard.index}/${shard.count}`);
+  if (opts.seeds !== undefined) workerArgs.push(`--seeds=${opts.seeds}`);
+  if (opts.backend) workerArgs.push(`--backend=${opts.backend}`);
+  const summary = await runRecipe(v, { store, shard, jobs, workerEntry: path.join(__dirname, `main${path.extname(__filename)}`), workerArgs });
+  const files = await writeReport(summary, outDir, store.root);
+  printTable(files.table, io);
+  io.out(`report: ${files.html}`);
+  io.out(`        ${files.markdown}`);
+  io.out(`wall-clock ${summary.seconds.toFixed(1)} s (${summary.computed} computed, ${summary.reused} reused from ${store.root})`);
+  return summary.failed.length > 0 ? 1 : 0;
+}
+
+function printTable(table: Parameters<typeof rowCells>[0], io: Io): void {
+  const rows = [headerCells(table), ...table.rows.map((_, i) => rowCells(table, i, (s) => `*${s}`))];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  rows.forEach((r, k) => {
+    io.out(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    if (k === 0) io.out(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  io.out('(* best in column)');
+}
+
+/** Options of {@link reportCommand}. */
+export interface ReportCommandOptions {
+  /** Run folders (one to re-render; several with `merge`). */
+  dirs: string[];
+  /** Merge shard folders into one report. */
+  merge: boolean;
+  /** Output folder of a merge (default: the recipe's run folder). */
+  out?: string;
+  /** Recipe file (default: the one recorded in the first folder). */
+  recipe?: string;
+  /** Store holding the samples for the grids. */
+  store?: string;
+}
+
+/** `experiments report`: re-renders a run folder from its `results.json`, or merges shard folders (`--merge`). */
+export async function reportCommand(opts: ReportCommandOptions, io: Io): Promise<number> {
+  if (opts.dirs.length === 0) {
+    io.err('report: give run folders, e.g. report --merge runs/a-shard1 runs/a-shard2');
+    return 2;
+  }
+  const first = readResults(opts.dirs[0]);
+  const recipeFile = opts.recipe ?? first.recipe.file;
+  const v = loadRecipe(recipeFile, { registry: builtinRegistry() });
+  const summary = mergeResults(opts.dirs, v);
+  const outDir = path.resolve(opts.out ?? (opts.merge ? defaultOutDir(v) : opts.dirs[0]));
+  const files = await writeReport(summary, outDir, path.resolve(opts.store ?? defaultStoreDir()));
+  printTable(files.table, io);
+  io.out(`report: ${files.html}`);
+  return 0;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * The experiments CLI. Through Nx:
+ *
+ *   npx nx run experiments:ablation                                   # the embedded default recipe
+ *   npx nx run experiments:ablation --recipe=my.yaml --shard=1/4 --jobs=2
+ *   npx nx run experiments:validate --recipe=my.yaml
+ *   npx nx run experiments:report --merge runs/a-1 runs/a-2
+ *   npx nx run experiments:list
+ */
+import yargs from 'yargs';
+import { consoleIo, listCommand, reportCommand, runCommand, schemaCommand, validateCommand } from './commands';
+
+function runOptions<T>(y: yargs.Argv<T>) {
+  return y
+    .option('recipe', { type: 'string', describe: 'recipe file (.yaml or .json); default: apps/experiments/recipes/default.yaml' })
+    .option('store', { type: 'string', describe: 'artifact store folder (default $DIFFPRESS_STORE or ./.diffpress)' })
+    .option('out', { type: 'string', describe: 'run folder (default: the recipe output.dir or runs/<name>)' })
+    .option('shard', { type: 'string', describe: 'run shard i of n (i/n); default from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX' })
+    .option('jobs', { type: 'number', describe: 'parallel worker processes sharing the store (ablation default: number of CPUs)' })
+    .option('seeds', { type: 'string', describe: 'seeds: a count (3 → 0,1,2) or a list (0,5,9); overrides the recipe' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the units and what the store holds; compute nothing' })
+    .option('backend', { type: 'string', describe: 'tensorflow | wasm | cpu (default: the best available; env DIFFPRESS_BACKEND)' })
+    .option('worker', { type: 'number', hidden: true });
+}
+
+async function main(): Promise<number> {
+  let code = 0;
+  await yargs(process.argv.slice(2))
+    .scriptName('experiments')
+    .command('run', 'run a recipe once (its ablation section ignored)', runOptions, async (a) => {
+      code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, worker: a.worker }, consoleIo);
+    })
+    .command('ablation', 'run every cell of a recipe ablation (default recipe: the sampler ablation)', runOptions, async (a) => {
+      code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, worker: a.worker }, consoleIo);
+    })
+    .command(
+      'validate [files..]',
+      'validate recipes without touching tensors; prints every problem',
+      (y) => y.positional('files', { type: 'string', array: true }).option('recipe', { type: 'string', array: true, describe: 'recipe file(s)' }),
+      (a) => {
+        code = validateCommand([...(a.recipe ?? []), ...(a.files ?? [])], consoleIo);
+      },
+    )
+    .command(
+      'report [dirs..]',
+      're-render a run folder, or merge shard run folders with --merge',
+      (y) =>
+        y
+          .positional('dirs', { type: 'string', array: true })
+          .option('merge', { type: 'string', array: true, describe: 'shard run folders to merge' })
+          .option('recipe', { type: 'string', describe: 'recipe file (default: the one recorded in the results)' })
+          .option('out', { type: 'string', describe: 'output folder of a merge (default: the recipe run folder)' })
+          .option('store', { type: 'string', describe: 'artifact store (for sample grids)' }),
+      async (a) => {
+        const merge = a.merge !== undefined;
+        code = await reportCommand({ dirs: [...(a.merge ?? []), ...(a.dirs ?? [])], merge, out: a.out, recipe: a.recipe, store: a.store }, consoleIo);
+      },
+    )
+    .command('list', 'list registered methods with their config fields and defaults', (y) => y, () => {
+      code = listCommand(consoleIo);
+    })
+    .command('schema', 'write the recipe JSON Schema (--check: fail if the committed one is out of date)', (y) => y.option('check', { type: 'boolean', default: false }), (a) => {
+      code = schemaCommand(consoleIo, a.check);
+    })
+    .demandCommand(1, 'give a command: run, ablation, validate, report, list or schema')
+    .strict()
+    .help()
+    .parseAsync();
+  return code;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,65 @@
+import { RunSummary } from '../run/runner';
+import { GridImage } from './grids';
+import { headerCells, rowCells, spreadNote } from './markdown';
+import { Plot } from './plots';
+import { ReportTable } from './table';
+
+/** Escapes text for HTML. */
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 2em; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+tr.floor td { color: #666; font-style: italic; } tr.fp td { background: #f4f8ff; }
+td.best { font-weight: bold; }
+.meta { color: #555; } .warn { color: #8a5a00; } .fail { color: #a00; }
+figure { margin: 0.6em 0; } figcaption { color: #555; font-size: 0.9em; }
+img.strip { image-rendering: pixelated; height: 56px; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; }
+`;
+
+/**
+ * The self-contained HTML report: the table, sample strips (embedded PNGs) and plots (inline SVG), with no external
+ * resources and no script, so it opens anywhere (and renders in headless Chromium without console errors).
+ */
+export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridImage[], plots: Plot[]): string {
+  const v = summary.recipe;
+  const head = headerCells(table).map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = table.rows
+    .map((r, i) => {
+      const cells = rowCells(table, i, (s) => `\u0000${s}`);
+      return `<tr class="${r.kind}">${cells.map((c) => (c.startsWith('\u0000') ? `<td class="best">${escapeHtml(c.slice(1))}</td>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
+    })
+    .join('\n');
+  const warnings = v.warnings.filter((w) => w.severity === 'warning');
+  const parts = [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${escapeHtml(v.recipe.name)} — diffpress report</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    `<h1>${escapeHtml(v.recipe.name)}</h1>`,
+    v.recipe.description ? `<p>${escapeHtml(v.recipe.description.trim())}</p>` : '',
+    `<p class="meta">Recipe <code>${escapeHtml(v.file)}</code> (hash <code>${v.hash.slice(0, 16)}</code>) · ${summary.units} units · backend ${escapeHtml(summary.backend)} · ${summary.computed} computed, ${summary.reused} reused, ${summary.failed.length} failed · ${summary.seconds.toFixed(1)} s</p>`,
+    `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`,
+    `<p class="meta">${escapeHtml(spreadNote(table))} Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i).</p>`,
+  ];
+  if (warnings.length) parts.push('<h2>Skipped cells and warnings</h2><ul>', ...warnings.map((w) => `<li class="warn">${escapeHtml(`${w.path ? `${w.path}: ` : ''}${w.message}`)}</li>`), '</ul>');
+  if (summary.failed.length) parts.push('<h2>Failed units</h2><ul>', ...summary.failed.map((f) => `<li class="fail">${escapeHtml(`${JSON.stringify(f.params)} seed ${f.seed}: ${f.error}`)}</li>`), '</ul>');
+  const strips = grids.filter((g) => g.file !== 'grid.png');
+  if (strips.length) {
+    parts.push('<h2>Samples</h2>');
+    for (const g of strips) parts.push(`<figure><img class="strip" alt="${escapeHtml(g.caption)}" src="data:image/png;base64,${g.png.toString('base64')}"><figcaption>${escapeHtml(g.caption)}</figcaption></figure>`);
+  }
+  if (plots.length) {
+    parts.push('<h2>Plots</h2><div class="plots">');
+    for (const p of plots) parts.push(`<figure>${p.svg}<figcaption>${escapeHtml(p.title)}</figcaption></figure>`);
+    parts.push('</div>');
+  }
+  parts.push('</body></html>');
+  return parts.filter(Boolean).join('\n') + '\n';
+}

@@ -1,0 +1,103 @@
+import { RunSummary } from '../run/runner';
+import { ReportTable, formatAggregate, formatParam } from './table';
+
+/** The cells of one table row as display strings, with the best value of a column marked by `mark`. */
+export function rowCells(table: ReportTable, i: number, mark: (s: string) => string): string[] {
+  const r = table.rows[i];
+  const cells = [r.label, r.sampler, String(r.samples)];
+  for (const c of table.columns) {
+    const text = c.kind === 'param' ? formatParam(r.params[c.id]) : formatAggregate(r.values[c.id], c.digits);
+    cells.push(table.best[c.id] === i ? mark(text) : text);
+  }
+  return cells;
+}
+
+/** Header cells matching {@link rowCells}. */
+export function headerCells(table: ReportTable): string[] {
+  return ['model', 'sampler', 'n', ...table.columns.map((c) => (c.better ? `${c.title} ${c.better === 'lower' ? '↓' : '↑'}` : c.title))];
+}
+
+/** How the spread after ± was computed, for the table's caption. */
+export function spreadNote(table: ReportTable): string {
+  const seeds = Math.max(...table.rows.map((r) => Math.max(0, ...Object.values(r.values).map((v) => v.n))));
+  return seeds > 1
+    ? `Values are mean ± std over ${seeds} seeds.`
+    : 'One seed: ± is the metric’s own standard error where it has one (KID: jackknife).';
+}
+
+/**
+ * The paper-style Markdown report: the table (floor and FP rows first, best per column in bold), how each number was
+ * produced, skipped and failed cells, and links to grids and plots.
+ */
+export function markdownReport(summary: RunSummary, table: ReportTable, files: { grids: string[]; plots: string[] }): string {
+  const v = summary.recipe;
+  const lines: string[] = [];
+  lines.push(`# ${v.recipe.name}`, '');
+  if (v.recipe.description) lines.push(v.recipe.description.trim(), '');
+  lines.push(
+    `Recipe \`${v.file}\` (hash \`${v.hash.slice(0, 16)}\`), ${summary.units} unit${summary.units === 1 ? '' : 's'}` +
+      `${summary.shard ? ` (shard ${summary.shard.index}/${summary.shard.count})` : ''}; backend ${summary.backend}; ` +
+      `${summary.computed} computed, ${summary.reused} reused from the store, ${summary.failed.length} failed; ${summary.seconds.toFixed(1)} s.`,
+    '',
+  );
+  lines.push(`| ${headerCells(table).join(' | ')} |`);
+  lines.push(`|${headerCells(table).map((_, i) => (i < 1 ? '---' : '---:')).join('|')}|`);
+  table.rows.forEach((_, i) => lines.push(`| ${rowCells(table, i, (s) => `**${s}**`).join(' | ')} |`));
+  lines.push('');
+  lines.push(
+    spreadNote(table),
+    `Feature metrics use the network \`${v.recipe.eval.featureNet}\`. Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i). ` +
+      'Size and OPs follow the paper-style accounting (eval package); ms / call / sample is the median of 5 timed UNet calls ' +
+      'at batch 16; s / sample is the measured wall-clock of drawing the samples.',
+    '',
+  );
+  const warnings = v.warnings.filter((w) => w.severity === 'warning');
+  if (warnings.length) {
+    lines.push('## Skipped cells and warnings', '');
+    for (const w of warnings) lines.push(`- ${w.path ? `\`${w.path}\`: ` : ''}${w.message}`);
+    lines.push('');
+  }
+  if (summary.failed.length) {
+    lines.push('## Failed units', '');
+    for (const f of summary.failed) lines.push(`- ${JSON.stringify(f.params)} seed ${f.seed}: ${f.error}`);
+    lines.push('');
+  }
+  if (files.grids.length) {
+    lines.push('## Samples', '');
+    for (const g of files.grids) lines.push(`![samples](${g})`, '');
+  }
+  if (files.plots.length) {
+    lines.push('## Plots', '');
+    for (const p of files.plots) lines.push(`![plot](${p})`, '');
+  }
+  return lines.join('\n');
+}
+
+function csvField(v: unknown): string {
+  const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Long-format CSV: one line per metric value of every unit and position, with its costs (for pandas and R). */
+export function resultsCsv(summary: RunSummary): string {
+  const axes = summary.recipe.cells[0] ? Object.keys(summary.recipe.cells[0].params) : [];
+  const header = [...axes, 'seed', 'position', 'model', 'sampler', 'samples', 'metric', 'value', 'stderr', 'size_mib', 'ops_m', 'ms_per_call_per_sample', 's_per_sample', 'model_digest', 'feature_net', 'recipe_hash'];
+  const out = [header.join(',')];
+  const line = (vals: unknown[]): void => {
+    out.push(vals.map(csvField).join(','));
+  };
+  for (const f of summary.floor) {
+    for (const r of f.rows) line([...axes.map(() => ''), f.seed, 'floor', r.subject, '', r.samples, r.metric, r.value, r.stderr, '', '', '', '', '', r.featureNet?.id, r.recipeHash]);
+  }
+  for (const u of summary.results) {
+    for (const p of u.positions) {
+      for (const r of p.rows) {
+        line([
+          ...axes.map((a) => u.params[a]), u.seed, p.position, p.label, u.sampler, u.samples, r.metric, r.value, r.stderr,
+          p.efficiency.paper.sizeMiB, p.efficiency.paper.ops / 1e6, p.latency?.msPerCallPerSample, p.secondsPerSample, r.modelDigest, r.featureNet?.id, r.recipeHash,
+        ]);
+      }
+    }
+  }
+  return out.join('\n') + '\n';
+}

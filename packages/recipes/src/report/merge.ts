@@ -1,0 +1,57 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ValidatedRecipe } from '../recipe/validate';
+import { RunSummary } from '../run/runner';
+import { RESULTS_FORMAT } from './write';
+
+/** The parts of `results.json` that merging reads. */
+interface ResultsFile {
+  format: number;
+  recipe: { name: string; file: string; hash: string };
+  backend: string;
+  units: number;
+  computed: number;
+  reused: number;
+  seconds: number;
+  floor: RunSummary['floor'];
+  results: RunSummary['results'];
+  failed: RunSummary['failed'];
+}
+
+/** Reads a run folder's `results.json`. */
+export function readResults(dir: string): ResultsFile {
+  const file = fs.statSync(dir).isDirectory() ? path.join(dir, 'results.json') : dir;
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist (is ${dir} a run folder?)`);
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile;
+  if (r.format > RESULTS_FORMAT) throw new Error(`${file}: results format ${r.format} is newer than this diffpress understands (${RESULTS_FORMAT})`);
+  return r;
+}
+
+/**
+ * Merges the run folders of the shards of one recipe (`report --merge`) into one summary: every unit once, in unit
+ * order, so the merged table equals the one a single process would have written.
+ *
+ * @throws Error when the folders come from different recipes (hash mismatch).
+ */
+export function mergeResults(dirs: readonly string[], recipe: ValidatedRecipe): RunSummary {
+  if (dirs.length === 0) throw new Error('report --merge needs at least one run folder');
+  const parts = dirs.map((d) => ({ dir: d, r: readResults(d) }));
+  const wrong = parts.find((p) => p.r.recipe.hash !== recipe.hash);
+  if (wrong) throw new Error(`${wrong.dir} holds results of recipe hash ${wrong.r.recipe.hash.slice(0, 12)}, not ${recipe.hash.slice(0, 12)} (${recipe.file}); merge shards of one recipe`);
+  const byOrder = new Map<number, RunSummary['results'][number]>();
+  for (const p of parts) for (const u of p.r.results) byOrder.set(u.order, u);
+  const results = [...byOrder.values()].sort((a, b) => a.order - b.order);
+  const done = new Set(results.map((u) => u.order));
+  const failed = parts.flatMap((p) => p.r.failed).filter((f) => !done.has(f.order));
+  return {
+    recipe,
+    units: parts.reduce((a, p) => a + p.r.units, 0),
+    computed: parts.reduce((a, p) => a + p.r.computed, 0),
+    reused: parts.reduce((a, p) => a + p.r.reused, 0),
+    results,
+    failed,
+    floor: parts[0].r.floor,
+    seconds: Math.max(...parts.map((p) => p.r.seconds)),
+    backend: [...new Set(parts.map((p) => p.r.backend))].join(' / '),
+  };
+}

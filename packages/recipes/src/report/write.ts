@@ -1,0 +1,74 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { writeFileAtomic, writeJsonAtomic } from '@diffpress/core';
+import { RunSummary } from '../run/runner';
+import { gridPath, sampleGrids } from './grids';
+import { htmlReport } from './html';
+import { markdownReport, resultsCsv } from './markdown';
+import { reportPlots } from './plots';
+import { ReportTable, buildTable } from './table';
+
+/** Format version of `results.json`. */
+export const RESULTS_FORMAT = 1;
+
+/** Paths of the files {@link writeReport} wrote. */
+export interface ReportFiles {
+  /** The run folder. */
+  dir: string;
+  /** `report.md`. */
+  markdown: string;
+  /** `report.html`. */
+  html: string;
+  /** `results.json`. */
+  json: string;
+  /** `results.csv`. */
+  csv: string;
+  /** The table that was rendered. */
+  table: ReportTable;
+}
+
+/**
+ * Writes a run folder (architecture guide §10): `results.json` (every unit's rows, costs and latency, the floor, the
+ * failures), `results.csv` (long format), `report.md` (paper-style table), `report.html` (self-contained),
+ * `samples/*.png` (same x_T across rows), `plots/*.svg` and `recipe.resolved.yaml`.
+ *
+ * @param storeRoot - Where the sample sets are (the store the run used).
+ */
+export async function writeReport(summary: RunSummary, dir: string, storeRoot: string): Promise<ReportFiles> {
+  fs.mkdirSync(dir, { recursive: true });
+  const table = buildTable(summary);
+  const ev = summary.recipe.recipe.eval;
+  const grids = sampleGrids(table, storeRoot, ev.grid, [28, 28, 1]);
+  for (const g of grids) writeFileAtomic(path.join(dir, 'samples', g.file), g.png);
+  const plots = await reportPlots(table);
+  for (const p of plots) writeFileAtomic(path.join(dir, 'plots', p.file), p.svg);
+  const files: ReportFiles = {
+    dir,
+    markdown: path.join(dir, 'report.md'),
+    html: path.join(dir, 'report.html'),
+    json: path.join(dir, 'results.json'),
+    csv: path.join(dir, 'results.csv'),
+    table,
+  };
+  writeJsonAtomic(files.json, {
+    format: RESULTS_FORMAT,
+    recipe: { name: summary.recipe.recipe.name, file: summary.recipe.file, hash: summary.recipe.hash },
+    shard: summary.shard ?? null,
+    backend: summary.backend,
+    units: summary.units,
+    computed: summary.computed,
+    reused: summary.reused,
+    seconds: summary.seconds,
+    floor: summary.floor,
+    results: summary.results,
+    failed: summary.failed,
+    warnings: summary.recipe.warnings,
+  });
+  writeFileAtomic(files.csv, resultsCsv(summary));
+  writeFileAtomic(files.markdown, markdownReport(summary, table, { grids: grids.filter((g) => g.file === 'grid.png').map(gridPath), plots: plots.map((p) => path.posix.join('plots', p.file)) }));
+  writeFileAtomic(files.html, htmlReport(summary, table, grids, plots));
+  const resolved = { ...summary.recipe.recipe, ...(summary.recipe.raw.ablation ? { ablation: summary.recipe.raw.ablation } : {}) };
+  writeFileAtomic(path.join(dir, 'recipe.resolved.yaml'), `# ${summary.recipe.file}, with every default filled in (hash ${summary.recipe.hash})\n${stringify(resolved)}`);
+  return files;
+}

@@ -1,0 +1,190 @@
+import { ChildProcess, fork } from 'child_process';
+import * as path from 'path';
+import { engineInfo } from '@diffpress/core';
+import { loadMnist } from '@diffpress/diffusion';
+import { METRICS, ResultRow, evaluate, libraryVersion, loadFeatureNetwork } from '@diffpress/eval';
+import { RunUnit, Shard, runUnits, shardUnits } from '../ablation/expand';
+import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
+import { ArtifactStore } from '../store/store';
+import { RunLog, consoleLog } from './progress';
+import { UnitContext, UnitResult, runUnit, unitKey } from './unit';
+
+/** Options of {@link runRecipe}. */
+export interface RunOptions {
+  /** The artifact store. */
+  store: ArtifactStore;
+  /** Only this shard of the units. */
+  shard?: Shard;
+  /**
+   * Worker processes (default 1: run in this process). With k > 1, k workers run the units in the same order and
+   * share the work through the store (a sample chunk or artifact being produced by one is waited for, not redone);
+   * this process then collects the results.
+   */
+  jobs?: number;
+  /** Script the workers run (see `runWorker`); required when `jobs` > 1. */
+  workerEntry?: string;
+  /** Arguments the worker script needs to rebuild the run (recipe file, store, shard). */
+  workerArgs?: string[];
+  /** Run log (default: the console). */
+  log?: RunLog;
+}
+
+/** The floor: real held-out data evaluated like a model (the best any model can score at this n). */
+export interface FloorResult {
+  /** Seed of the subset. */
+  seed: number;
+  /** Rows of `evaluate({ dataset })`. */
+  rows: ResultRow[];
+}
+
+/** What a run produced. */
+export interface RunSummary {
+  /** The recipe. */
+  recipe: ValidatedRecipe;
+  /** Units of this shard. */
+  units: number;
+  /** Units computed by this run (here or in its workers). */
+  computed: number;
+  /** Units found finished in the store. */
+  reused: number;
+  /** Unit results, in unit order. */
+  results: UnitResult[];
+  /** Units that failed, with the error. */
+  failed: Array<{ order: number; params: Record<string, unknown>; seed: number; error: string }>;
+  /** Floor rows per seed (when the recipe asks for them). */
+  floor: FloorResult[];
+  /** Wall-clock seconds of the run. */
+  seconds: number;
+  /** Backend and threads of this process. */
+  backend: string;
+  /** The shard, if any. */
+  shard?: Shard;
+}
+
+/** The units of a recipe (all cells × seeds, then the shard's subset). */
+export function planUnits(v: ValidatedRecipe, shard?: Shard): RunUnit<ResolvedCell>[] {
+  return shardUnits(runUnits(v.cells, v.recipe.seeds), shard);
+}
+
+/** Which units are already finished in the store (for `--dry-run` and the resume count). */
+export function finishedUnits(v: ValidatedRecipe, units: readonly RunUnit<ResolvedCell>[], store: ArtifactStore): boolean[] {
+  return units.map((u) => store.has('unit', unitKey(v, u, store)));
+}
+
+async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog, share: boolean): Promise<UnitContext> {
+  const reference = loadMnist({ split: v.recipe.data.reference });
+  const featureNet = await loadFeatureNetwork(v.recipe.eval.featureNet);
+  return { store, log, reference, featureNet, share };
+}
+
+async function floorRows(v: ValidatedRecipe, ctx: UnitContext, seed: number): Promise<FloorResult> {
+  const metrics = v.recipe.eval.metrics.filter((m) => METRICS[m]?.input === 'features' || METRICS[m]?.input === 'probs');
+  const n = v.recipe.eval.samples;
+  const inputs = { split: 'test', reference: v.recipe.data.reference, n, seed, metrics, featureNet: ctx.featureNet.digest, eval: libraryVersion() };
+  const { value } = await ctx.store.produceJson(
+    'floor',
+    ctx.store.key('floor', inputs),
+    async () => {
+      const test = loadMnist({ split: 'test' });
+      if (n > test.size) return [];
+      return evaluate({ dataset: test }, { metrics, samples: n, seed, reference: ctx.reference, featureNet: ctx.featureNet, cacheDir: ctx.store.root, recipeHash: v.hash });
+    },
+    inputs,
+  );
+  return { seed, rows: value };
+}
+
+function runWorkers(options: RunOptions, log: RunLog): Promise<void> {
+  const jobs = options.jobs ?? 1;
+  if (!options.workerEntry) throw new Error('runRecipe: jobs > 1 needs a workerEntry script');
+  const children: ChildProcess[] = [];
+  const waits: Promise<void>[] = [];
+  for (let w = 1; w <= jobs; w++) {
+    const child = fork(options.workerEntry, [...(options.workerArgs ?? []), `--worker=${w}`], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    waits.push(
+      new Promise((resolve) => {
+        child.on('exit', (code) => {
+          if (code !== 0) log.line(`worker ${w} exited with code ${code}; its unfinished units are run here`);
+          resolve();
+        });
+      }),
+    );
+  }
+  const stop = (): void => children.forEach((c) => c.kill('SIGTERM'));
+  process.once('SIGINT', stop);
+  return Promise.all(waits).then(() => {
+    process.removeListener('SIGINT', stop);
+  });
+}
+
+/**
+ * Runs a validated recipe: every (cell, seed) unit of the shard — base model, pipeline steps, evaluation at the
+ * recipe's positions — reusing whatever the store already holds, so a killed run resumes where it stopped and a
+ * repeated run only collects. A unit that throws is recorded as failed and the others go on.
+ *
+ * @example
+ * ```ts
+ * const v = loadRecipe('apps/experiments/recipes/default.yaml', { registry: builtinRegistry() });
+ * const summary = await runRecipe(v, { store: new ArtifactStore(defaultStoreDir()) });
+ * writeReport(summary, 'runs/default');
+ * ```
+ */
+export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const log = options.log ?? consoleLog();
+  const { store } = options;
+  const units = planUnits(v, options.shard);
+  const before = finishedUnits(v, units, store);
+  const reusedBefore = before.filter(Boolean).length;
+  log.line(`${v.recipe.name}: ${units.length} unit${units.length === 1 ? '' : 's'}${options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : ''}, ${reusedBefore} already finished in ${store.root}`);
+  if ((options.jobs ?? 1) > 1 && reusedBefore < units.length) {
+    log.line(`starting ${options.jobs} worker processes`);
+    await runWorkers(options, log);
+  }
+  const ctx = await unitContext(v, store, log, (options.jobs ?? 1) > 1 || options.shard !== undefined);
+  const results: UnitResult[] = [];
+  const failed: RunSummary['failed'] = [];
+  let computed = 0;
+  for (const [i, unit] of units.entries()) {
+    const what = `unit ${i + 1}/${units.length} (cell ${unit.cell.index}${Object.keys(unit.cell.params).length ? `: ${JSON.stringify(unit.cell.params)}` : ''}, seed ${unit.seed})`;
+    try {
+      const { result, reused } = await runUnit(v, unit, ctx);
+      results.push(result);
+      if (!reused || !before[i]) computed++;
+      log.line(`${what}: ${before[i] ? 'reused from the store' : reused ? 'finished by a worker' : 'done'}`);
+    } catch (err) {
+      failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: (err as Error).message });
+      log.line(`${what}: FAILED — ${(err as Error).message}`);
+    }
+  }
+  const floor = v.recipe.eval.floor ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, s))) : [];
+  const info = engineInfo();
+  log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reusedBefore} reused, ${failed.length} failed`);
+  return {
+    recipe: v, units: units.length, computed, reused: reusedBefore, results, failed, floor, seconds: (performance.now() - t0) / 1000,
+    backend: info ? `${info.backend}${info.simd ? ' (SIMD)' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : 'unknown', shard: options.shard,
+  };
+}
+
+/**
+ * The body of a `--jobs` worker process: runs all units of the shard in order with work sharing, logging with a
+ * `[w<k>]` prefix; the parent collects the results afterwards.
+ */
+export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker: number, shard?: Shard): Promise<void> {
+  const log = consoleLog({ prefix: `[w${worker}] ` });
+  const ctx = await unitContext(v, store, log, true);
+  for (const unit of planUnits(v, shard)) {
+    try {
+      const { reused } = await runUnit(v, unit, ctx);
+      log.line(`cell ${unit.cell.index} seed ${unit.seed}: ${reused ? 'already finished' : 'done'}`);
+    } catch (err) {
+      log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
+    }
+  }
+}
+
+/** The default run folder of a recipe: its `output.dir`, else `runs/<name>` in the working folder. */
+export function defaultOutDir(v: ValidatedRecipe, cwd: string = process.cwd()): string {
+  return path.resolve(cwd, v.recipe.output?.dir ?? path.join('runs', v.recipe.name));
+}

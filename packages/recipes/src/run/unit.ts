@@ -1,0 +1,191 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { engineInfo } from '@diffpress/core';
+import { ArrayDataset, unetLayerInventory } from '@diffpress/diffusion';
+import {
+  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, drawSamples, evaluate, libraryVersion, measureLatency, samplerLabel,
+} from '@diffpress/eval';
+import { RunUnit } from '../ablation/expand';
+import { samplerSettings } from '../recipe/schema';
+import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
+import { ArtifactStore } from '../store/store';
+import { StagedModel, applyStep, baseModelKey, loadBaseModel } from './model-stages';
+import { RunLog } from './progress';
+
+/** Version of this package (part of every unit key: a new runner recomputes). */
+export function recipesVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Efficiency of a model in both accountings (eval package; the binarization spec §3). */
+export interface PositionEfficiency {
+  /** Paper-style totals. */
+  paper: CostTotals;
+  /** As-implemented totals. */
+  asImplemented: CostTotals;
+  /** Number of layers below 32 bits. */
+  quantizedLayers: number;
+}
+
+/** The evaluation of one model at one pipeline position of one unit. */
+export interface PositionResult {
+  /** `baseline` (the FP model), `after:<i>` or `final`. */
+  position: string;
+  /** `FP`, or the applied method ids joined by ` → `. */
+  label: string;
+  /** Key of the evaluated model (file digest or artifact key). */
+  modelKey: string;
+  /** Sample-cache key of the policy, if a step set one. */
+  policyKey: string | null;
+  /** Key of the sample set (grids read it back). */
+  sampleKey: string;
+  /** Metric rows (evaluation spec §1). */
+  rows: ResultRow[];
+  /** Analytic efficiency. */
+  efficiency: PositionEfficiency;
+  /** Measured UNet call latency (null when the recipe turns it off). */
+  latency: Pick<LatencyReport, 'backend' | 'threads' | 'batchSize' | 'msPerCall' | 'msPerCallPerSample' | 'peakBytes'> | null;
+  /** Measured wall-clock seconds per sample of drawing the set (summed over chunks, so independent of caching). */
+  secondsPerSample: number;
+}
+
+/** Everything one (cell, seed) unit produced. */
+export interface UnitResult {
+  /** Unit order (the basis of sharding). */
+  order: number;
+  /** Ablation cell index. */
+  cell: number;
+  /** Axis values of the cell. */
+  params: Record<string, unknown>;
+  /** Seed. */
+  seed: number;
+  /** Sampler label. */
+  sampler: string;
+  /** Sampler steps (plots of quality against steps). */
+  steps: number;
+  /** Samples per evaluation. */
+  samples: number;
+  /** One entry per evaluated position, pipeline order. */
+  positions: PositionResult[];
+}
+
+/** Shared, loaded-once inputs of the units of a run. */
+export interface UnitContext {
+  /** The store. */
+  store: ArtifactStore;
+  /** Run log. */
+  log: RunLog;
+  /** Reference split of the feature metrics. */
+  reference: ArrayDataset;
+  /** Feature network. */
+  featureNet: FeatureNetwork;
+  /** Share sample chunks and artifacts with other processes (workers, shards). */
+  share: boolean;
+}
+
+/** The key of a unit's result: the cell's recipe, the seed, the base weights and every producing version. */
+export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: ArtifactStore): string {
+  const { cell } = unit;
+  const recipe: Partial<typeof cell.recipe> = { ...cell.recipe };
+  delete recipe.output;
+  delete recipe.description;
+  return store.key('unit', {
+    recipe,
+    steps: cell.steps.map((s) => ({ id: s.method.id, version: s.method.version, config: s.config })),
+    seed: unit.seed,
+    base: baseModelKey(cell.recipe, store, v.baseDir).key,
+    versions: { recipes: recipesVersion(), eval: libraryVersion() },
+  });
+}
+
+async function evaluatePosition(
+  staged: StagedModel,
+  base: StagedModel,
+  position: string,
+  label: string,
+  unit: RunUnit<ResolvedCell>,
+  v: ValidatedRecipe,
+  ctx: UnitContext,
+): Promise<PositionResult> {
+  const { cell } = unit;
+  const { eval: ev } = cell.recipe;
+  const sampler = samplerSettings(cell.recipe.sample);
+  const shape = [...ctx.reference.sampleShape];
+  const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}`;
+  const set = drawSamples({
+    model: staged.model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
+    policy: staged.policy, policyKey: staged.policyKey, share: ctx.share,
+    onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
+  });
+  const paired = ev.metrics.some((m) => METRICS[m]?.input === 'paired');
+  const rows = await evaluate(staged.model, {
+    metrics: ev.metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
+    cacheDir: ctx.store.root, policy: staged.policy, policyKey: staged.policyKey, batchSize: cell.recipe.sample.batchSize, shareSamples: ctx.share,
+    pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
+  });
+  const layers = unetLayerInventory(staged.model.unet.plan);
+  const bits = new Map(Object.entries(staged.bitWidths));
+  const efficiency: PositionEfficiency = {
+    paper: accountEfficiency(layers, { bits, style: 'paper' }),
+    asImplemented: accountEfficiency(layers, { bits, style: 'as-implemented' }),
+    quantizedLayers: Object.values(staged.bitWidths).filter((b) => b.weightBits < 32 || b.activationBits < 32).length,
+  };
+  // Strip the per-layer lists: the unit result keeps totals only.
+  for (const e of [efficiency.paper, efficiency.asImplemented] as Array<CostTotals & { layers?: unknown; byPart?: unknown }>) {
+    delete e.layers;
+  }
+  let latency: PositionResult['latency'] = null;
+  if (ev.latency) {
+    const backend = engineInfo()?.backend ?? 'unknown';
+    const inputs = { model: staged.key, policy: staged.policyKey ?? null, backend, batchSize: 16 };
+    latency = (
+      await ctx.store.produceJson('latency', ctx.store.key('latency', inputs), async () => {
+        const r = await measureLatency(staged.model, { shape, batchSize: 16 });
+        return { backend: r.backend, threads: r.threads, batchSize: r.batchSize, msPerCall: r.msPerCall, msPerCallPerSample: r.msPerCallPerSample, peakBytes: r.peakBytes };
+      }, inputs)
+    ).value;
+  }
+  return {
+    position, label, modelKey: staged.key, policyKey: staged.policyKey ?? null, sampleKey: set.key, rows, efficiency, latency,
+    secondsPerSample: set.seconds / set.count,
+  };
+}
+
+/**
+ * Runs one (cell, seed) unit: the base model, the pipeline steps (each an artifact), and the evaluation at the
+ * recipe's positions — or reads its result from the store when a previous run (or another worker) finished it.
+ */
+export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, ctx: UnitContext): Promise<{ result: UnitResult; reused: boolean }> {
+  const key = unitKey(v, unit, ctx.store);
+  if (ctx.store.has('unit', key)) return { result: ctx.store.readJson<UnitResult>('unit', key, 'value.json'), reused: true };
+  const { cell } = unit;
+  const positions = new Set(cell.recipe.eval.positions);
+  const base = await loadBaseModel(cell.recipe, ctx.store, v.baseDir, ctx.log);
+  const staged: StagedModel[] = [base];
+  const results: PositionResult[] = [];
+  try {
+    // Without steps the base model is also the final one: evaluated once, as the baseline.
+    if (positions.has('baseline') || (cell.steps.length === 0 && positions.has('final'))) {
+      results.push(await evaluatePosition(base, base, 'baseline', 'FP', unit, v, ctx));
+    }
+    for (let i = 0; i < cell.steps.length; i++) {
+      const next = await applyStep(staged[staged.length - 1], cell.steps[i], i, unit.seed, cell.recipe.sample, ctx.store, ctx.log);
+      staged.push(next);
+      const last = i === cell.steps.length - 1;
+      const label = cell.steps.slice(0, i + 1).map((s) => s.method.id).join(' → ');
+      if (positions.has(`after:${i}`) || (last && positions.has('final'))) {
+        results.push(await evaluatePosition(next, base, last && positions.has('final') ? 'final' : `after:${i}`, label, unit, v, ctx));
+      }
+    }
+  } finally {
+    const unets = new Set(staged.map((s) => s.model.unet));
+    for (const u of unets) u.dispose();
+  }
+  const sampler = samplerSettings(cell.recipe.sample);
+  const result: UnitResult = {
+    order: unit.order, cell: cell.index, params: cell.params, seed: unit.seed, sampler: samplerLabel(sampler), steps: sampler.steps,
+    samples: cell.recipe.eval.samples, positions: results,
+  };
+  const stored = await ctx.store.produceJson('unit', key, async () => result, { order: unit.order, params: cell.params, seed: unit.seed });
+  return { result: stored.value, reused: false };
+}
