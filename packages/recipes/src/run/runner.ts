@@ -159,6 +159,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
     }
   }
   const floor = v.recipe.eval.floor ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, s))) : [];
+  ctx.featureNet.dispose();
   const info = engineInfo();
   log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reusedBefore} reused, ${failed.length} failed`);
   return {
@@ -182,6 +183,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
     }
   }
+  ctx.featureNet.dispose();
 }
 
 /** The default run folder of a recipe: its `output.dir`, else `runs/<name>` in the working folder. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DiffusionMethod } from '@diffpress/diffusion';
+import * as tf from '@tensorflow/tfjs';
+import { DiffusionMethod, UNet } from '@diffpress/diffusion';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 
 /**
@@ -36,3 +37,46 @@ export function fixtureRegistry(): MethodRegistry {
     }),
   );
 }
+
+/**
+ * A method that really transforms the model: a new UNet whose output convolution weights are `factor` × the
+ * parent's (the parent is left untouched), recorded as 8-bit in the bit-width map. Its `restore` rebuilds the same
+ * structure without the weights, which the runner then loads — the save → load path of the contract.
+ */
+export const scaleOutMethod: RegisteredMethod = {
+  id: 'scale-out',
+  family: 'ptq',
+  version: '0.0.1',
+  description: 'test fixture: scales the output convolution weights',
+  config: z.strictObject({ factor: z.number().positive().default(0.5) }),
+  apply: async (ctx, config) => {
+    const { factor } = config as { factor: number };
+    const unet = new UNet(ctx.model.unet.plan.config);
+    const state = ctx.model.unet.stateDict();
+    const scaled = new Map([...state].map(([k, v]) => [k, k === 'out.conv.weight' ? tf.mul(v, factor) : v.clone()] as [string, tf.Tensor]));
+    unet.loadStateDict(scaled, { strict: true });
+    tf.dispose([...scaled.values()]);
+    unet.eval();
+    return { model: { ...ctx.model, id: `${ctx.model.id}+scale-out`, unet }, bitWidths: { 'out.conv': { weightBits: 8, activationBits: 8 } }, state: { factor } };
+  },
+  restore: async (ctx) => {
+    const unet = new UNet(ctx.model.unet.plan.config);
+    unet.eval();
+    return { model: { ...ctx.model, id: `${ctx.model.id}+scale-out`, unet } };
+  },
+};
+
+/** A method that always fails (the runner must record the unit as failed and go on). */
+export const failingMethod: RegisteredMethod = {
+  id: 'always-fails',
+  family: 'ptq',
+  version: '0.0.1',
+  description: 'test fixture: throws',
+  config: z.strictObject({}),
+  apply: async () => {
+    throw new Error('this method always fails');
+  },
+  restore: async () => {
+    throw new Error('this method always fails');
+  },
+};

@@ -1,0 +1,160 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { COMPRESSION_STATE_FORMAT, initEngine } from '@diffpress/core';
+import { MethodRegistry } from '../registry/registry';
+import { mergeResults } from '../report/merge';
+import { rowCells } from '../report/markdown';
+import { ReportTable, buildTable } from '../report/table';
+import { writeReport } from '../report/write';
+import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
+import { ArtifactStore } from '../store/store';
+import { failingMethod, scaleOutMethod } from '../testing/fixture-methods';
+import { memoryLog } from './progress';
+import { RunSummary, finishedUnits, planUnits, runRecipe } from './runner';
+
+const registry = new MethodRegistry().register(scaleOutMethod, failingMethod);
+
+const SAMPLER_ABLATION = `name: tiny
+model: unet-mnist-s-eps
+sample: { kind: ddim, steps: 2, batchSize: 8 }
+eval: { samples: 4, metrics: [kid, class-entropy], grid: 3, latency: false }
+ablation:
+  axes:
+    - path: sample.steps
+      values: [2, 3]
+`;
+
+function recipe(text: string): ValidatedRecipe {
+  const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
+  if (!result) throw new Error(problems.map((p) => p.message).join('\n'));
+  return result;
+}
+
+/** The quality columns of a table, as printed (timing columns are measurements and differ between runs). */
+function qualityCells(t: ReportTable): string[][] {
+  const keep = t.columns.map((c, i) => (c.kind !== 'cost' ? i + 3 : -1)).filter((i) => i >= 0);
+  return t.rows.map((_, r) => {
+    const cells = rowCells(t, r, (s) => s);
+    return [cells[0], cells[1], cells[2], ...keep.map((i) => cells[i])];
+  });
+}
+
+describe('runRecipe', () => {
+  let tmp: string;
+  let store: ArtifactStore;
+  let first: RunSummary;
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-runner-'));
+    store = new ArtifactStore(path.join(tmp, 'store'));
+    first = await runRecipe(recipe(SAMPLER_ABLATION), { store, log: memoryLog() });
+  }, 120_000);
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('runs every cell and evaluates the FP model with each sampler, plus the floor', () => {
+    expect(first).toMatchObject({ units: 2, computed: 2, reused: 0, failed: [] });
+    expect(first.results.map((u) => [u.params, u.sampler, u.samples])).toEqual([
+      [{ 'sample.steps': 2 }, 'ddim-2', 4],
+      [{ 'sample.steps': 3 }, 'ddim-3', 4],
+    ]);
+    const p = first.results[0].positions;
+    expect(p.map((x) => [x.position, x.label])).toEqual([['baseline', 'FP']]);
+    expect(p[0].rows.map((r) => r.metric)).toEqual(['kid-mnist-classifier-v1', 'class-entropy-mnist-classifier-v1']);
+    expect(p[0].rows[0]).toMatchObject({ seed: 0, samples: 4, sampler: 'ddim-2', recipeHash: first.recipe.hash, cell: { 'sample.steps': 2, position: 'baseline' } });
+    // Class entropy of 4 arg-max labels is at most ln 4.
+    expect(p[0].rows[1].value).toBeGreaterThanOrEqual(0);
+    expect(p[0].rows[1].value).toBeLessThanOrEqual(Math.log(4) + 1e-9);
+    expect(p[0].efficiency.paper.params).toBe(1_623_169);
+    expect(p[0].latency).toBeNull();
+    expect(first.floor[0].rows.map((r) => r.subject)).toEqual(['mnist/test (seeded subset)', 'mnist/test (seeded subset)']);
+  });
+
+  it('a second run computes nothing and returns the same results', async () => {
+    const log = memoryLog();
+    const before = tf.memory().numTensors;
+    const again = await runRecipe(recipe(SAMPLER_ABLATION), { store, log });
+    expect(again).toMatchObject({ units: 2, computed: 0, reused: 2 });
+    expect(again.results).toEqual(first.results);
+    expect(log.lines).toContain('tiny: 2 units, 2 already finished in ' + store.root);
+    expect(log.lines.filter((l) => l.endsWith('reused from the store'))).toHaveLength(2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('writes the run folder: results, table, self-contained HTML, sample strips, plots, resolved recipe', async () => {
+    const out = path.join(tmp, 'run');
+    const files = await writeReport(first, out, store.root);
+    const md = fs.readFileSync(files.markdown, 'utf8');
+    expect(md).toContain('| model | sampler | n | sample.steps | kid ↓ | class-entropy ↑ | size (MiB) ↓ | OPs (M) ↓ | s / sample ↓ |');
+    expect(md.split('\n').filter((l) => l.startsWith('| FP |'))).toHaveLength(2);
+    expect(md.indexOf('| floor')).toBeLessThan(md.indexOf('| FP |'));
+    const html = fs.readFileSync(files.html, 'utf8');
+    expect(html).not.toMatch(/<script|src="http|href="http/);
+    expect(html).toContain('data:image/png;base64,');
+    expect(html).toContain('<svg');
+    const json = JSON.parse(fs.readFileSync(files.json, 'utf8')) as { results: unknown[]; recipe: { hash: string } };
+    expect(json.results).toHaveLength(2);
+    expect(json.recipe.hash).toBe(first.recipe.hash);
+    const csv = fs.readFileSync(files.csv, 'utf8').trim().split('\n');
+    expect(csv[0].startsWith('sample.steps,seed,position,model,sampler,samples,metric,value')).toBe(true);
+    expect(csv).toHaveLength(1 + 2 + 2 * 2);
+    expect(fs.readdirSync(path.join(out, 'samples')).sort()).toEqual(['grid.png', 'row-01.png', 'row-02.png']);
+    expect(fs.readdirSync(path.join(out, 'plots')).sort()).toEqual(['class-entropy-mnist-classifier-v1-vs-steps.svg', 'kid-mnist-classifier-v1-vs-steps.svg']);
+    expect(fs.readFileSync(path.join(out, 'recipe.resolved.yaml'), 'utf8')).toContain('batchSize: 8');
+  });
+
+  it('two shards on a fresh store merge into the table of one process', async () => {
+    const v = recipe(SAMPLER_ABLATION);
+    const shardStore = new ArtifactStore(path.join(tmp, 'shard-store'));
+    expect(planUnits(v, { index: 1, count: 2 }).map((u) => u.order)).toEqual([0]);
+    const a = await runRecipe(v, { store: shardStore, shard: { index: 1, count: 2 }, log: memoryLog() });
+    const b = await runRecipe(v, { store: shardStore, shard: { index: 2, count: 2 }, log: memoryLog() });
+    expect([a.units, b.units]).toEqual([1, 1]);
+    await writeReport(a, path.join(tmp, 's1'), shardStore.root);
+    await writeReport(b, path.join(tmp, 's2'), shardStore.root);
+    const merged = mergeResults([path.join(tmp, 's1'), path.join(tmp, 's2')], v);
+    expect(qualityCells(buildTable(merged))).toEqual(qualityCells(buildTable(first)));
+    expect(() => mergeResults([path.join(tmp, 's1')], recipe(SAMPLER_ABLATION.replace('samples: 4', 'samples: 5')))).toThrow(/merge shards of one recipe/);
+  }, 120_000);
+
+  it('applies pipeline steps once, saves them with compression-state.json, restores them later; a failing cell does not stop the others', async () => {
+    const text = `name: pipe
+model: unet-mnist-s-eps
+pipeline:
+  - method: scale-out
+sample: { kind: ddim, steps: 2 }
+eval: { samples: 4, metrics: [kid], grid: 0, latency: false, floor: false }
+ablation:
+  axes:
+    - path: pipeline[0].method
+      values: [scale-out, always-fails]
+`;
+    const v = recipe(text);
+    const log = memoryLog();
+    const run1 = await runRecipe(v, { store, log });
+    expect(run1.failed).toEqual([{ order: 1, params: { 'pipeline[0].method': 'always-fails' }, seed: 0, error: 'this method always fails' }]);
+    expect(run1.results).toHaveLength(1);
+    const positions = run1.results[0].positions;
+    expect(positions.map((p) => [p.position, p.label])).toEqual([['baseline', 'FP'], ['final', 'scale-out']]);
+    expect(positions[1].modelKey).not.toBe(positions[0].modelKey);
+    expect(positions[1].rows[0].value).not.toBe(positions[0].rows[0].value);
+    expect(positions[1].efficiency.quantizedLayers).toBe(1);
+    expect(positions[1].efficiency.paper.sizeMiB).toBeLessThan(positions[0].efficiency.paper.sizeMiB);
+    const dir = store.dir('model', positions[1].modelKey);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'compression-state.json'), 'utf8'));
+    expect(state).toMatchObject({ format: COMPRESSION_STATE_FORMAT, history: [{ method: 'scale-out', version: '0.0.1', config: { factor: 0.5 }, state: { factor: 0.5 } }], bitWidths: { 'out.conv': { weightBits: 8, activationBits: 8 } } });
+    expect(fs.existsSync(path.join(dir, 'model.safetensors'))).toBe(true);
+    // Drop the unit result but keep the step artifact: the rerun restores the step and reproduces the metric.
+    const units = planUnits(v);
+    expect(finishedUnits(v, units, store)).toEqual([true, false]);
+    for (const d of fs.readdirSync(path.join(store.root, 'unit'))) {
+      const rec = JSON.parse(fs.readFileSync(path.join(store.root, 'unit', d, 'artifact.json'), 'utf8')) as { inputs: { params: Record<string, unknown> } };
+      if (rec.inputs.params['pipeline[0].method'] === 'scale-out') fs.rmSync(path.join(store.root, 'unit', d), { recursive: true });
+    }
+    const log2 = memoryLog();
+    const run2 = await runRecipe(v, { store, log: log2 });
+    expect(log2.lines.some((l) => l.startsWith('pipeline[0] scale-out: restored'))).toBe(true);
+    expect(run2.results[0].positions[1].rows[0].value).toBe(positions[1].rows[0].value);
+  }, 120_000);
+});
