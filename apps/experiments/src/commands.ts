@@ -139,7 +139,7 @@ export async function runCommand(opts: RunCommandOptions, io: Io): Promise<numbe
   const units = planUnits(v, shard);
   if (opts.dryRun) {
     const done = finishedUnits(v, units, store);
-    io.out(`${v.recipe.name}: ${units.length} units${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, store ${store.root}`);
+    io.out(`${v.recipe.name}: ${units.length} unit${units.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, store ${store.root}`);
     units.forEach((u, i) => io.out(`  ${done[i] ? 'cached ' : 'to run '} cell ${u.cell.index} seed ${u.seed}  ${JSON.stringify(u.cell.params)}  ${u.cell.recipe.sample.kind}-${u.cell.recipe.sample.steps}, ${u.cell.recipe.eval.samples} samples`));
     io.out(`${done.filter(Boolean).length} of ${units.length} cached`);
     return 0;

@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_RECIPE, Io, listCommand, schemaCommand, validateCommand } from './commands';
+
+function capture(): Io & { outLines: string[]; errLines: string[] } {
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  return { outLines, errLines, out: (t) => outLines.push(t), err: (t) => errLines.push(t) };
+}
+
+const MALFORMED = path.join(__dirname, 'testing', 'malformed');
+
+describe('experiments validate', () => {
+  const files = fs.readdirSync(MALFORMED).filter((f) => f.endsWith('.yaml')).sort();
+
+  it('has at least ten malformed recipes, each stating the message it must produce', () => {
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const f of files) expect(fs.readFileSync(path.join(MALFORMED, f), 'utf8')).toMatch(/^# expect: \S/);
+  });
+
+  it.each(fs.readdirSync(MALFORMED).filter((f) => f.endsWith('.yaml')).sort())('%s: exits non-zero with its precise message', (f) => {
+    const file = path.join(MALFORMED, f);
+    const expected = /^# expect: (.*)$/m.exec(fs.readFileSync(file, 'utf8'))![1].trim();
+    const io = capture();
+    expect(validateCommand([file], io)).toBe(1);
+    expect(io.outLines).toEqual([]);
+    // Every message names the file and, where the problem has a place, its line.
+    expect(io.errLines.every((l) => l.startsWith(`${file}:`))).toBe(true);
+    expect(io.errLines.some((l) => l.includes(expected))).toBe(true);
+  });
+
+  it('validates all malformed recipes at once, touching no tensor', () => {
+    const before = tf.memory().numTensors;
+    const io = capture();
+    expect(validateCommand(files.map((f) => path.join(MALFORMED, f)), io)).toBe(1);
+    expect(io.errLines.length).toBeGreaterThanOrEqual(files.length);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('accepts every shipped recipe, the default included', () => {
+    const dir = path.dirname(DEFAULT_RECIPE);
+    const shipped = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
+    expect(shipped).toContain(DEFAULT_RECIPE);
+    const io = capture();
+    expect(validateCommand(shipped, io)).toBe(0);
+    expect(io.errLines).toEqual([]);
+    expect(io.outLines).toContain(`${DEFAULT_RECIPE}: valid (5 cells × 1 seed)`);
+  });
+
+  it('asks for files when given none', () => {
+    const io = capture();
+    expect(validateCommand([], io)).toBe(2);
+  });
+});
+
+describe('experiments schema and list', () => {
+  it('the committed recipe JSON Schema is up to date with the registry', () => {
+    const io = capture();
+    expect(schemaCommand(io, true)).toBe(0);
+  });
+
+  it('list says when no method is registered', () => {
+    const io = capture();
+    expect(listCommand(io)).toBe(0);
+    expect(io.outLines.join('\n')).toMatch(/No compression methods are registered yet|\[(ptq|binarization|distillation|encoder-propagation)\]/);
+  });
+});
