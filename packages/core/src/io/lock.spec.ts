@@ -4,6 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { acquireLock, sleepSync, tryLock } from './lock';
 
+/** The value, or a test failure when it is missing. */
+function must<T>(v: T | null | undefined): T {
+  if (v === null || v === undefined) throw new Error('expected a value');
+  return v;
+}
+
 describe('file locks', () => {
   let dir: string;
   beforeEach(() => {
@@ -17,12 +23,12 @@ describe('file locks', () => {
     expect(first).not.toBeNull();
     expect(fs.existsSync(file)).toBe(true);
     expect(tryLock(file)).toBeNull();
-    first!.release();
-    first!.release();
+    must(first).release();
+    must(first).release();
     expect(fs.existsSync(file)).toBe(false);
     const again = tryLock(file);
     expect(again).not.toBeNull();
-    again!.release();
+    must(again).release();
   });
 
   it('takes over a lock whose process on this host has exited', () => {
@@ -33,7 +39,7 @@ describe('file locks', () => {
     const lock = tryLock(file);
     expect(lock).not.toBeNull();
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).pid).toBe(process.pid);
-    lock!.release();
+    must(lock).release();
   });
 
   it('judges a lock of another host by its age, which refresh() resets', () => {
@@ -45,14 +51,14 @@ describe('file locks', () => {
     const lock = tryLock(file, { staleMs: 60_000 });
     expect(lock).not.toBeNull();
     fs.utimesSync(file, old, old);
-    lock!.refresh();
+    must(lock).refresh();
     expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(10_000);
-    lock!.release();
+    must(lock).release();
   });
 
   it('acquireLock waits for the holder', async () => {
     const file = path.join(dir, 'd.lock');
-    const held = tryLock(file)!;
+    const held = must(tryLock(file));
     setTimeout(() => held.release(), 150);
     const t0 = Date.now();
     const lock = await acquireLock(file, { pollMs: 20 });

@@ -7,6 +7,13 @@ import { RecipeError, formatProblem, loadRecipe, validateRecipeFile, validateRec
 
 const registry = fixtureRegistry();
 
+/** The value, or a test failure when it is missing. */
+function must<T>(v: T | null | undefined): T {
+  if (v === null || v === undefined) throw new Error('expected a value');
+  return v;
+}
+
+
 const GOOD = `name: demo
 model: unet-mnist-s-eps
 pipeline:
@@ -31,16 +38,16 @@ describe('validateRecipeText', () => {
   it('accepts a good recipe, fills in defaults and resolves method configs', () => {
     const { result, problems } = validateRecipeText(GOOD, 'good.yaml', { registry });
     expect(problems).toEqual([]);
-    expect(result!.recipe.seeds).toEqual([0]);
-    expect(result!.recipe.sample.batchSize).toBe(64);
-    expect(result!.recipe.eval.positions).toEqual(['baseline', 'final']);
-    expect(result!.cells).toHaveLength(1);
-    expect(result!.cells[0].steps.map((s) => s.method.id)).toEqual(['fake-distill', 'fake-quant']);
-    expect(result!.cells[0].steps[1].config).toEqual({ bits: 4, calibration: { samples: 16 } });
-    expect(result!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(must(result).recipe.seeds).toEqual([0]);
+    expect(must(result).recipe.sample.batchSize).toBe(64);
+    expect(must(result).recipe.eval.positions).toEqual(['baseline', 'final']);
+    expect(must(result).cells).toHaveLength(1);
+    expect(must(result).cells[0].steps.map((s) => s.method.id)).toEqual(['fake-distill', 'fake-quant']);
+    expect(must(result).cells[0].steps[1].config).toEqual({ bits: 4, calibration: { samples: 16 } });
+    expect(must(result).hash).toMatch(/^[0-9a-f]{64}$/);
     // The hash ignores the description and output folder, but not a number.
-    expect(validateRecipeText(`${GOOD}description: x\noutput: {dir: /tmp/x}\n`, 'g.yaml', { registry }).result!.hash).toBe(result!.hash);
-    expect(validateRecipeText(GOOD.replace('steps: 20', 'steps: 21'), 'g.yaml', { registry }).result!.hash).not.toBe(result!.hash);
+    expect(validateRecipeText(`${GOOD}description: x\noutput: {dir: /tmp/x}\n`, 'g.yaml', { registry }).result?.hash).toBe(must(result).hash);
+    expect(validateRecipeText(GOOD.replace('steps: 20', 'steps: 21'), 'g.yaml', { registry }).result?.hash).not.toBe(must(result).hash);
   });
 
   it('reads JSON too', () => {
@@ -61,7 +68,7 @@ describe('validateRecipeText', () => {
     ['incompatible step order', GOOD.replace('  - method: fake-distill\n', '  - method: fake-cache\n  - method: fake-distill\n'), "r.yaml:4:13: pipeline[0].method: 'fake-cache' must come after 'fake-distill' in the pipeline"],
     ['conflicting methods', GOOD.replace('  - method: fake-distill\n', '  - method: fake-distill\n  - method: fake-cache\n'), "r.yaml:5:13: pipeline[1].method: 'fake-cache' cannot be combined with 'fake-quant' (pipeline[2])"],
     ['bad YAML', GOOD.replace('  kind: ddim', ' kind: ddim'), 'r.yaml:9:8: invalid YAML: Nested mappings are not allowed in compact mappings'],
-    ['empty pipeline', GOOD.replace(/pipeline:\n(  .*\n)+/, 'pipeline: []\n'), 'r.yaml:3:1: pipeline: expected at least 1 entry, found an empty list (omit pipeline to evaluate the base model alone)'],
+    ['empty pipeline', GOOD.replace(/pipeline:\n( {2}.*\n)+/, 'pipeline: []\n'), 'r.yaml:3:1: pipeline: expected at least 1 entry, found an empty list (omit pipeline to evaluate the base model alone)'],
     ['negative steps', GOOD.replace('steps: 20', 'steps: -20'), 'r.yaml:10:10: sample.steps: expected a number ≥ 1, found -20'],
     ['unknown sampler', GOOD.replace('kind: ddim', 'kind: dpm'), "r.yaml:9:9: sample.kind: expected one of ddim, ddpm, found 'dpm'"],
     ['unknown metric', GOOD.replace('[fd, kid]', '[fd, fid]'), "r.yaml:13:17: eval.metrics[1]: expected one of"],
@@ -70,7 +77,7 @@ describe('validateRecipeText', () => {
     ['an axis past the pipeline', `${GOOD}ablation:\n  axes:\n    - path: pipeline[5].config.bits\n      values: [2, 4]\n`, "ablation.axes[0].path: 'pipeline[5].config.bits' is not a path of this recipe"],
     ['zip of unequal axes', `${GOOD}ablation:\n  mode: zip\n  axes:\n    - path: sample.steps\n      values: [10, 20]\n    - path: sample.kind\n      values: [ddim]\n`, 'ablation: zip needs axes of equal length, got 2, 1 values'],
     ['not a mapping', '- a\n- b\n', 'r.yaml:1:1: a recipe is a mapping of sections (name, model, sample, eval, …), found a list'],
-    ['a missing section', GOOD.replace(/sample:\n  kind: ddim\n  steps: 20\n/, ''), 'r.yaml:1:1: sample: expected an object, found nothing (the key is missing)'],
+    ['a missing section', GOOD.replace(/sample:\n {2}kind: ddim\n {2}steps: 20\n/, ''), 'r.yaml:1:1: sample: expected an object, found nothing (the key is missing)'],
   ])('%s', (_what, text, message) => {
     const found = errors(text);
     expect(found.length).toBeGreaterThan(0);
@@ -86,14 +93,14 @@ describe('validateRecipeText', () => {
     const text = `${GOOD}ablation:\n  axes:\n    - path: pipeline[1].config.bits\n      values: [4, 16, 8]\n    - path: sample.steps\n      values: [10, 20]\n`;
     const { result, problems } = validateRecipeText(text, 'r.yaml', { registry });
     expect(result).toBeDefined();
-    expect(result!.cells.map((c) => c.params)).toEqual([
+    expect(must(result).cells.map((c) => c.params)).toEqual([
       { 'pipeline[1].config.bits': 4, 'sample.steps': 10 },
       { 'pipeline[1].config.bits': 4, 'sample.steps': 20 },
       { 'pipeline[1].config.bits': 8, 'sample.steps': 10 },
       { 'pipeline[1].config.bits': 8, 'sample.steps': 20 },
     ]);
-    expect(result!.cells[2].steps[1].config).toEqual({ bits: 8, calibration: { samples: 16 } });
-    expect(result!.cells[3].recipe.sample.steps).toBe(20);
+    expect(must(result).cells[2].steps[1].config).toEqual({ bits: 8, calibration: { samples: 16 } });
+    expect(must(result).cells[3].recipe.sample.steps).toBe(20);
     const warnings = problems.filter((p) => p.severity === 'warning').map((p) => p.message);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toBe('cell 2 (pipeline[1].config.bits=16, sample.steps=10) is invalid and will be skipped: pipeline[1].config.bits: expected a number ≤ 8, found 16');
