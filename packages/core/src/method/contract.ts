@@ -45,6 +45,30 @@ export interface MethodRecord {
   state: JsonValue;
 }
 
+/** The sampler a pipeline runs with, as a step sees it (the fields of diffusion's `SamplerConfig`). */
+export interface StageSampler {
+  /** Sampler kind (`ddim`, `ddpm`). */
+  kind: string;
+  /** Model calls per sample. */
+  steps: number;
+  /** DDIM stochasticity η. */
+  eta?: number;
+  /** Time-step spacing (`uniform`, `quadratic`). */
+  spacing?: string;
+  /** Clip x̂ at every step. */
+  clipDenoised?: boolean;
+  /** DDPM noise variance (`small`, `large`). */
+  ddpmVariance?: string;
+}
+
+/** The paper a method implements. */
+export interface PaperRef {
+  /** Title. */
+  title: string;
+  /** arXiv identifier, e.g. `2302.04304`. */
+  arxiv?: string;
+}
+
 /** What a pipeline step sees. `M` is the model type and `P` the sampler-policy type of the pipeline's domain. */
 export interface StageContext<M, P> {
   /** The model entering this step (the base model, or the previous step's output). */
@@ -56,7 +80,7 @@ export interface StageContext<M, P> {
   /** The run's seed: methods draw all randomness from it (deterministic under a fixed seed). */
   seed: number;
   /** The recipe's sampler: methods with per-step state (TFMQ, encoder propagation) calibrate for exactly these steps. */
-  sampler: { kind: string; steps: number; [key: string]: unknown };
+  sampler: StageSampler;
   /** A folder private to this step and its inputs that survives a killed run (calibration data, checkpoints). */
   workDir: string;
   /** Progress and notes for the run log. */
@@ -106,7 +130,7 @@ export interface CompressionMethod<C, M, P> {
   /** Version of the implementation; part of every artifact key it produces, so changing it invalidates them. */
   version: string;
   /** The paper it implements. */
-  paper?: { title: string; arxiv?: string };
+  paper?: PaperRef;
   /** Strict schema of the config (unknown keys rejected; defaults filled in). */
   config: ZodType<C>;
   /** Ordering rules within a pipeline. */

@@ -7,7 +7,7 @@ import { loadMnist } from '../data/mnist';
 import { ShippedModelSpec, shippedUNetConfig } from '../models/shipped';
 import { scheduleFromConfig } from '../schedule/schedule';
 import { UNet } from '../unet/unet';
-import { diffusionLoss, heldOutLoss } from './diffusion-loss';
+import { DataBatch, diffusionLoss, heldOutLoss } from './diffusion-loss';
 import { TrainResult, Trainer } from './trainer';
 
 /** Options of {@link trainSpec}. */
@@ -26,6 +26,24 @@ export interface TrainSpecOptions {
   log?: (line: string) => void;
 }
 
+/** What {@link trainSpec} returns. */
+export interface TrainSpecRun {
+  /** How the run ended (step reached, finished or stopped, last checkpoint). */
+  result: TrainResult;
+  /** The trainer (its run folder, total trained seconds). */
+  trainer: Trainer<UNet, DataBatch>;
+}
+
+/** The EMA weights of a run, loaded ({@link loadEmaWeights}). */
+export interface EmaWeights {
+  /** A UNet of the spec's architecture holding the EMA weights, in eval mode. */
+  unet: UNet;
+  /** The update the checkpoint was written at. */
+  step: number;
+  /** The checkpoint folder read. */
+  checkpoint: string;
+}
+
 /**
  * Trains a diffusion model from a training spec (a shipped model's, or one derived from it by a recipe's training
  * stage) with the framework's {@link Trainer}: seeded initialisation, batches, noise and dropout, AdamW with the
@@ -38,7 +56,7 @@ export interface TrainSpecOptions {
  * const unet = loadEmaWeights(spec, 'runs/short');
  * ```
  */
-export async function trainSpec(spec: ShippedModelSpec, options: TrainSpecOptions): Promise<{ result: TrainResult; trainer: Trainer<UNet, ReturnType<ReturnType<typeof datasetBatches>>> }> {
+export async function trainSpec(spec: ShippedModelSpec, options: TrainSpecOptions): Promise<TrainSpecRun> {
   manualSeed(spec.seed);
   const unetConfig = shippedUNetConfig(spec);
   const unet = new UNet(unetConfig);
@@ -79,7 +97,7 @@ export async function trainSpec(spec: ShippedModelSpec, options: TrainSpecOption
  *
  * @throws Error when the folder has no checkpoint.
  */
-export function loadEmaWeights(spec: ShippedModelSpec, dir: string): { unet: UNet; step: number; checkpoint: string } {
+export function loadEmaWeights(spec: ShippedModelSpec, dir: string): EmaWeights {
   const latestFile = path.join(dir, 'latest.json');
   if (!fs.existsSync(latestFile)) throw new Error(`no checkpoint in ${dir} (latest.json is missing)`);
   const latest = JSON.parse(fs.readFileSync(latestFile, 'utf8')) as { step: number; path: string };

@@ -30,6 +30,14 @@ export interface ExpansionProblem {
   message: string;
 }
 
+/** The cells of an ablation and the problems that kept some from being built. */
+export interface AblationExpansion {
+  /** The cells that could be built. */
+  cells: AblationCell[];
+  /** Problems with axes or values. */
+  problems: ExpansionProblem[];
+}
+
 /**
  * Expands a recipe's ablation into cells. `grid` takes the cartesian product (first axis slowest, like nested loops
  * in axis order); `zip` takes the i-th value of every axis together and needs equal lengths. Without axes there is
@@ -45,7 +53,7 @@ export function expandAblation(
   raw: Record<string, unknown>,
   mode: 'grid' | 'zip',
   axes: readonly AxisSpec[],
-): { cells: AblationCell[]; problems: ExpansionProblem[] } {
+): AblationExpansion {
   const problems: ExpansionProblem[] = [];
   const base = { ...raw };
   delete base.ablation;
@@ -126,7 +134,7 @@ export interface Shard {
 }
 
 /** The units of one shard: every `count`-th unit starting at `index − 1`, so shards are disjoint and cover all units. */
-export function shardUnits<T extends { order: number }>(units: readonly T[], shard: Shard | undefined): T[] {
+export function shardUnits<C extends AblationCell>(units: readonly RunUnit<C>[], shard: Shard | undefined): RunUnit<C>[] {
   if (!shard) return [...units];
   return units.filter((u) => u.order % shard.count === shard.index - 1);
 }

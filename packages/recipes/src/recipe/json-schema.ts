@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { MethodRegistry } from '../registry/registry';
 import { recipeSchema } from './schema';
 
-type JsonSchema = Record<string, unknown>;
+/** A JSON Schema document (draft 2020-12) as a plain object. */
+export type JsonSchema = Record<string, unknown>;
 
 /**
  * The JSON Schema of recipes for editor completion and checking (YAML language servers read it through a

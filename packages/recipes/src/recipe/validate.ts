@@ -81,6 +81,14 @@ export interface ValidatedRecipe {
   warnings: RecipeProblem[];
 }
 
+/** The outcome of validating a recipe: the validated recipe when there is no error, and every problem found. */
+export interface RecipeValidation {
+  /** The recipe, when it has no errors (warnings allowed). */
+  result?: ValidatedRecipe;
+  /** Errors and warnings, in file order of discovery. */
+  problems: RecipeProblem[];
+}
+
 /** Options of {@link validateRecipeText}. */
 export interface ValidateOptions {
   /** Methods a recipe may name. */
@@ -295,7 +303,7 @@ function parseText(text: string, file: string): { data?: unknown; locate: Locate
  * problems.forEach((p) => console.error(formatProblem(p)));
  * ```
  */
-export function validateRecipeText(text: string, file: string, options: ValidateOptions): { result?: ValidatedRecipe; problems: RecipeProblem[] } {
+export function validateRecipeText(text: string, file: string, options: ValidateOptions): RecipeValidation {
   const baseDir = options.baseDir ?? path.dirname(path.resolve(file));
   const parsed = parseText(text, file);
   if (!parsed.data) return { problems: parsed.problems };
@@ -383,7 +391,7 @@ export function loadRecipe(file: string, options: ValidateOptions): ValidatedRec
 }
 
 /** {@link validateRecipeText} of a file, with a problem (not an exception) for an unreadable file or a wrong extension. */
-export function validateRecipeFile(file: string, options: ValidateOptions): { result?: ValidatedRecipe; problems: RecipeProblem[] } {
+export function validateRecipeFile(file: string, options: ValidateOptions): RecipeValidation {
   if (!/\.(ya?ml|json)$/i.test(file)) return { problems: [{ file, path: '', message: 'a recipe file must end in .yaml, .yml or .json', severity: 'error' }] };
   let text: string;
   try {

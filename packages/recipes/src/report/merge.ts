@@ -4,17 +4,37 @@ import { ValidatedRecipe } from '../recipe/validate';
 import { RunSummary } from '../run/runner';
 import { RESULTS_FORMAT } from './write';
 
-/** The parts of `results.json` that merging reads. */
-interface ResultsFile {
+/** The recipe a `results.json` came from. */
+export interface ResultsRecipe {
+  /** Recipe name. */
+  name: string;
+  /** Recipe file. */
+  file: string;
+  /** Recipe hash. */
+  hash: string;
+}
+
+/** The parts of a run folder's `results.json` that merging reads (written by `writeReport`). */
+export interface ResultsFile {
+  /** `RESULTS_FORMAT` at writing time. */
   format: number;
-  recipe: { name: string; file: string; hash: string };
+  /** The recipe. */
+  recipe: ResultsRecipe;
+  /** Backend of the run. */
   backend: string;
+  /** Units of the run (its shard). */
   units: number;
+  /** Units it computed. */
   computed: number;
+  /** Units it found finished. */
   reused: number;
+  /** Its wall-clock seconds. */
   seconds: number;
+  /** Floor rows. */
   floor: RunSummary['floor'];
+  /** Unit results. */
   results: RunSummary['results'];
+  /** Failed units. */
   failed: RunSummary['failed'];
 }
 

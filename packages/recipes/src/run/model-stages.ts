@@ -50,11 +50,21 @@ export function trainingStageSpec(train: NonNullable<Recipe['model']['train']>):
   };
 }
 
+/** Where a recipe's base model comes from. */
+export interface BaseModelSource {
+  /** Identity of the weights: `file:<sha256>` of a file, or the artifact key of a training stage. */
+  key: string;
+  /** The weights file (shipped model or checkpoint). */
+  file?: string;
+  /** The training spec of a training stage. */
+  training?: ShippedModelSpec;
+}
+
 /**
  * Where the base model's weights come from, and the key that identifies them — without loading any tensor (a file
  * digest for a shipped model or checkpoint; the artifact key of a training stage).
  */
-export function baseModelKey(recipe: Recipe, store: ArtifactStore, baseDir: string): { key: string; file?: string; training?: ShippedModelSpec } {
+export function baseModelKey(recipe: Recipe, store: ArtifactStore, baseDir: string): BaseModelSource {
   const m = recipe.model;
   if (m.id !== undefined || m.checkpoint !== undefined) {
     const file = m.id !== undefined ? path.join(shippedModelsDir(), m.id, 'model.safetensors') : path.resolve(baseDir, m.checkpoint as string);

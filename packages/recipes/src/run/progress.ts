@@ -83,8 +83,14 @@ export function consoleLog(options: ConsoleLogOptions = {}): RunLog {
   };
 }
 
-/** A log that keeps its lines in memory (tests, workers that report to a parent). */
-export function memoryLog(): RunLog & { lines: string[] } {
+/** A {@link RunLog} that keeps its lines. */
+export interface MemoryLog extends RunLog {
+  /** Lines so far, and one line per finished progress task. */
+  lines: string[];
+}
+
+/** A log that keeps its lines in memory (tests, and callers that print a summary themselves). */
+export function memoryLog(): MemoryLog {
   const lines: string[] = [];
   return {
     lines,

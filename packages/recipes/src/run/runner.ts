@@ -37,6 +37,18 @@ export interface FloorResult {
   rows: ResultRow[];
 }
 
+/** A unit that threw. */
+export interface FailedUnit {
+  /** Unit order. */
+  order: number;
+  /** Its cell's axis values. */
+  params: Record<string, unknown>;
+  /** Its seed. */
+  seed: number;
+  /** The error message. */
+  error: string;
+}
+
 /** What a run produced. */
 export interface RunSummary {
   /** The recipe. */
@@ -50,7 +62,7 @@ export interface RunSummary {
   /** Unit results, in unit order. */
   results: UnitResult[];
   /** Units that failed, with the error. */
-  failed: Array<{ order: number; params: Record<string, unknown>; seed: number; error: string }>;
+  failed: FailedUnit[];
   /** Floor rows per seed (when the recipe asks for them). */
   floor: FloorResult[];
   /** Wall-clock seconds of the run. */

@@ -69,6 +69,14 @@ export interface UnitResult {
   positions: PositionResult[];
 }
 
+/** A unit's result and whether it came from the store. */
+export interface UnitOutcome {
+  /** The result. */
+  result: UnitResult;
+  /** True when a previous run (or another worker) had finished it. */
+  reused: boolean;
+}
+
 /** Shared, loaded-once inputs of the units of a run. */
 export interface UnitContext {
   /** The store. */
@@ -155,7 +163,7 @@ async function evaluatePosition(
  * Runs one (cell, seed) unit: the base model, the pipeline steps (each an artifact), and the evaluation at the
  * recipe's positions — or reads its result from the store when a previous run (or another worker) finished it.
  */
-export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, ctx: UnitContext): Promise<{ result: UnitResult; reused: boolean }> {
+export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, ctx: UnitContext): Promise<UnitOutcome> {
   const key = unitKey(v, unit, ctx.store);
   if (ctx.store.has('unit', key)) return { result: ctx.store.readJson<UnitResult>('unit', key, 'value.json'), reused: true };
   const { cell } = unit;

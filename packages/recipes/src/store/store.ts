@@ -36,6 +36,14 @@ export interface Produced {
   reused: boolean;
 }
 
+/** Result of {@link ArtifactStore.produceJson}. */
+export interface ProducedJson<T> {
+  /** The stored value (computed now, or read back). */
+  value: T;
+  /** True when it was read from the store. */
+  reused: boolean;
+}
+
 /**
  * Content-addressed artifact store (architecture guide §8). An artifact is a folder `<root>/<kind>/<key>/` whose key
  * is the SHA-256 of its inputs (config slice, parent artifact keys, producing package version), so equal inputs are
@@ -122,7 +130,7 @@ export class ArtifactStore {
   }
 
   /** Writes a small JSON artifact (e.g. result rows) through {@link produce}; returns the value stored. */
-  async produceJson<T>(kind: string, key: string, compute: () => Promise<T>, inputs: unknown = null): Promise<{ value: T; reused: boolean }> {
+  async produceJson<T>(kind: string, key: string, compute: () => Promise<T>, inputs: unknown = null): Promise<ProducedJson<T>> {
     let value: T | undefined;
     const r = await this.produce(
       kind,
