@@ -30,3 +30,4 @@ export * from './data/toy2d';
 export * from './models/mlp-denoiser';
 export * from './models/shipped';
 export * from './models/pipeline-model';
+export * from './testing/method-contract';

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { initEngine } from '@diffpress/core';
+import { DiffusionMethod, PipelineModel } from '../models/pipeline-model';
+import { UNet } from '../unet/unet';
+import { checkMethodContract, tinyPipelineModel } from './method-contract';
+
+/** A copy of the parent whose output conv weights are scaled (a real, if simple, transformation). */
+function scaledCopy(parent: PipelineModel, factor: number, withWeights: boolean): PipelineModel {
+  const unet = new UNet(parent.unet.plan.config);
+  if (withWeights) {
+    const state = new Map([...parent.unet.stateDict()].map(([k, v]) => [k, k === 'out.conv.weight' ? tf.mul(v, factor) : v.clone()] as [string, tf.Tensor]));
+    unet.loadStateDict(state, { strict: true });
+    tf.dispose([...state.values()]);
+  }
+  unet.eval();
+  return { ...parent, unet };
+}
+
+const config = z.strictObject({ factor: z.number().default(0.5) });
+
+const good: DiffusionMethod<z.output<typeof config>> = {
+  id: 'good', family: 'ptq', version: '1', description: 'scales the output conv', config,
+  apply: async (ctx, c) => ({ model: scaledCopy(ctx.model, c.factor, true), state: { factor: c.factor } }),
+  restore: async (ctx) => ({ model: scaledCopy(ctx.model, 1, false) }),
+};
+
+describe('checkMethodContract', () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+  });
+
+  it('passes a method that keeps the contract, for several configs', async () => {
+    await expect(checkMethodContract(good, { configs: [{}, { factor: 2 }] })).resolves.toBeUndefined();
+  });
+
+  it('passes a sampler-policy method whose restore rebuilds the policy', async () => {
+    const policyMethod: DiffusionMethod<{ scale: number }> = {
+      id: 'policy', family: 'encoder-propagation', version: '1', description: 'scales the network output', config: z.strictObject({ scale: z.number().default(0.9) }),
+      apply: async (_ctx, c) => ({ policy: { call: ({ model, z: x, modelTime }) => tf.tidy(() => tf.mul(model.forward(x, modelTime), c.scale)) } }),
+      restore: async (_ctx, c) => ({ policy: { call: ({ model, z: x, modelTime }) => tf.tidy(() => tf.mul(model.forward(x, modelTime), c.scale)) } }),
+    };
+    await expect(checkMethodContract(policyMethod)).resolves.toBeUndefined();
+  });
+
+  it('catches a leak', async () => {
+    const stray: tf.Tensor[] = [];
+    const leaky = { ...good, id: 'leaky', apply: async (ctx: Parameters<typeof good.apply>[0], c: { factor: number }) => {
+      stray.push(tf.ones([3]));
+      return good.apply(ctx, c);
+    } };
+    await expect(checkMethodContract(leaky)).rejects.toThrow(/leaky config {}: 2 tensors are left after disposing the result \(apply or restore leaks\)/); // one per apply
+    tf.dispose(stray);
+  });
+
+  it('catches non-determinism', async () => {
+    const random = { ...good, id: 'random', apply: async (ctx: Parameters<typeof good.apply>[0]) => good.apply(ctx, { factor: Math.random() }) };
+    await expect(checkMethodContract(random)).rejects.toThrow(/not deterministic/);
+  });
+
+  it('catches a restore that does not rebuild what apply built', async () => {
+    const forgetful = { ...good, id: 'forgetful', restore: async () => ({}) };
+    await expect(checkMethodContract(forgetful)).rejects.toThrow(/restore returns no model and no policy, apply a model and no policy/);
+  });
+
+  it('catches a config that does not survive JSON', async () => {
+    const dated = { ...good, id: 'dated', config: z.strictObject({ factor: z.number().default(0.5), when: z.date().default(new Date(0)) }) } as unknown as typeof good;
+    await expect(checkMethodContract(dated)).rejects.toThrow(/does not survive a JSON round trip|Invalid input/);
+  });
+
+  it('tinyPipelineModel is seeded', () => {
+    const a = tinyPipelineModel(3);
+    const b = tinyPipelineModel(3);
+    const wa = a.unet.stateDict().get('stem.weight');
+    const wb = b.unet.stateDict().get('stem.weight');
+    expect(wa?.dataSync()).toEqual(wb?.dataSync());
+    a.unet.dispose();
+    b.unet.dispose();
+  });
+});
