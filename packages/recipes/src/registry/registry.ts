@@ -1,5 +1,6 @@
 import { DiffusionMethod } from '@diffpress/diffusion';
 import { METHOD_FAMILIES } from '@diffpress/core';
+import { BUILTIN_METHOD_PACKAGES } from './builtin';
 import { nearest } from './suggest';
 
 /** A registered method with its config type erased (recipes hold configs as parsed JSON). */
@@ -77,10 +78,10 @@ export class MethodRegistry {
 }
 
 /**
- * The registry of every method package in this repository. Each method package exports an array of its methods;
- * adding a package adds its array here (the `tools:method` generator does that).
+ * The registry of every method package in this repository ({@link BUILTIN_METHOD_PACKAGES}).
+ *
+ * @throws Error when two packages register the same id.
  */
 export function builtinRegistry(): MethodRegistry {
-  const methodPackages: RegisteredMethod[][] = [];
-  return new MethodRegistry().register(...methodPackages.flat());
+  return new MethodRegistry().register(...BUILTIN_METHOD_PACKAGES.flat());
 }

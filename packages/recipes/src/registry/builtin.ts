@@ -1,0 +1,11 @@
+import { DiffusionMethod } from '@diffpress/diffusion';
+// tools:method inserts one import per method package above this line.
+
+/**
+ * The method packages of this repository: each exports `methods`, the array of its methods, and appears here once.
+ * `npx nx g @diffpress/tools:method` adds new packages; registering another method of a package is one line in that
+ * package's index.
+ */
+export const BUILTIN_METHOD_PACKAGES: ReadonlyArray<readonly DiffusionMethod<unknown>[]> = [
+  // tools:method inserts one entry per method package above this line.
+];
