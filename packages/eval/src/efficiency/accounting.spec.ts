@@ -32,6 +32,14 @@ describe('accountEfficiency on hand-computed layers', () => {
     expect(r.ops).toBe((28800 * 32) / 64 + 16);
   });
 
+  it('prices weight-only quantization (W4A32) at 4-bit size but FP MACs (the weights are dequantized before multiplying)', () => {
+    const r = accountEfficiency(layers, { bits: new Map([['a.conv', { weightBits: 4, activationBits: 32 }]]) });
+    expect(r.sizeBytes).toBe((288 * 4) / 8 + (8 + 16 + 16 + 2) * 4);
+    expect(r.bops).toBe(0);
+    expect(r.fpMacs).toBe(28800 + 16);
+    expect(r.ops).toBe(28816);
+  });
+
   it('adds matmuls, per-channel scales and extras in the as-implemented style', () => {
     const bits = new Map([['a.*', { weightBits: 1, activationBits: 1 }]]);
     const r = accountEfficiency(layers, {

@@ -127,7 +127,9 @@ export function precisionOf(bits: BitWidthMap | undefined, path: string): Precis
 }
 
 function compute(macs: number, p: Precision): Pick<CostTotals, 'macs' | 'fpMacs' | 'bops' | 'ops'> {
-  if (isFp(p)) return { macs, fpMacs: macs, bops: 0, ops: macs };
+  // Weight-only quantization (full-precision activations, e.g. W4A32) still multiplies in floating point: the
+  // weights are dequantized first, so its MACs are FP MACs, not 4×32-bit BOPs (which would cost more than FP).
+  if (isFp(p) || p.activationBits >= 32) return { macs, fpMacs: macs, bops: 0, ops: macs };
   const bops = macs * p.weightBits * p.activationBits;
   return { macs, fpMacs: 0, bops, ops: bops / 64 };
 }
