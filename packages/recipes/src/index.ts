@@ -1,5 +1,6 @@
 export * from './registry/suggest';
 export * from './registry/registry';
+export * from './registry/builtin';
 export * from './recipe/schema';
 export * from './recipe/zod-walk';
 export * from './recipe/validate';

@@ -244,6 +244,21 @@ describe('drawSamples', () => {
     expect(() => readCachedSamples(cacheDir, set.key, 21, shape)).toThrow(/holds only 20 of the 21 samples asked/);
   });
 
+  it('onStepProgress reports fractional progress after every sampler step, batch by batch', () => {
+    const seen: number[] = [];
+    draw({ cacheDir: null, count: 20, batchSize: 8, onStepProgress: (d, t) => {
+      expect(t).toBe(20);
+      seen.push(d);
+    } });
+    // Pieces of 16 and 4 rows; the first in batches of 8: 8/3, 16/3, 8, then 8 + 8/3, …, 16, then 16 + 4/3, …, 20.
+    expect(seen).toHaveLength(9);
+    expect(seen[0]).toBeCloseTo(8 / 3);
+    expect(seen[2]).toBe(8);
+    expect(seen[5]).toBe(16);
+    expect(seen[8]).toBe(20);
+    expect(seen.every((v, i) => i === 0 || v > seen[i - 1])).toBe(true);
+  });
+
   it('cachedSampleCount counts the contiguous samples on disk from index 0, without drawing', () => {
     const cacheDir = path.join(tmp, 'count');
     expect(cachedSampleCount(model, ddim3, 0, shape, cacheDir)).toBe(0);

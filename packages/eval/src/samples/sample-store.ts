@@ -66,6 +66,11 @@ export interface DrawSamplesOptions {
   share?: boolean;
   /** Progress: samples available so far (cached ones included) and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Finer progress for long chunks (a DDPM-1000 chunk takes minutes): samples done so far, fractional within the
+   * chunk being drawn (its share of sampler steps finished), and the total. Called after every sampler step.
+   */
+  onStepProgress?: (done: number, total: number) => void;
 }
 
 /** A drawn (or cache-loaded) sample set. */
@@ -307,7 +312,14 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
           sampler,
           batchSize: options.batchSize,
           policy: options.policy,
-          hook: lock ? () => refreshEvery(lock, 10_000) : undefined,
+          hook:
+            lock || options.onStepProgress
+              ? (e) => {
+                  if (lock) refreshEvery(lock, 10_000);
+                  // Rows of earlier batches of this piece are finished; the current batch is (i + 1) / steps done.
+                  options.onStepProgress?.(done + (e.indices[0] - piece.start) + (e.indices.length * (e.i + 1)) / sampler.steps, count);
+                }
+              : undefined,
         });
         if (!x) throw new Error('drawSamples: the sampler returned no samples');
         const values = x.dataSync() as Float32Array;

@@ -10,10 +10,11 @@ export function escapeHtml(s: string): string {
 }
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
+.table-wrap { overflow-x: auto; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 tr.floor td { color: #666; font-style: italic; } tr.fp td { background: #f4f8ff; }
 td.best { font-weight: bold; }
@@ -45,7 +46,7 @@ export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridI
     `<h1>${escapeHtml(v.recipe.name)}</h1>`,
     v.recipe.description ? `<p>${escapeHtml(v.recipe.description.trim())}</p>` : '',
     `<p class="meta">Recipe <code>${escapeHtml(v.file)}</code> (hash <code>${v.hash.slice(0, 16)}</code>) · ${summary.units} units · backend ${escapeHtml(summary.backend)} · ${summary.computed} computed, ${summary.reused} reused, ${summary.failed.length} failed · ${summary.seconds.toFixed(1)} s</p>`,
-    `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`,
+    `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`,
     `<p class="meta">${escapeHtml(spreadNote(table))} Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i).</p>`,
   ];
   if (warnings.length) parts.push('<h2>Skipped cells and warnings</h2><ul>', ...warnings.map((w) => `<li class="warn">${escapeHtml(`${w.path ? `${w.path}: ` : ''}${w.message}`)}</li>`), '</ul>');

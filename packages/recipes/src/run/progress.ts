@@ -64,7 +64,8 @@ export function consoleLog(options: ConsoleLogOptions = {}): RunLog {
       }
       const rate = (done - task.startDone) / Math.max(1e-9, (t - task.start) / 1000);
       const eta = done >= total ? 0 : rate > 0 ? (total - done) / rate : Infinity;
-      const text = `${done}/${total}${unit ? ` ${unit}` : ''}  ${done >= total ? `done in ${duration((t - task.start) / 1000)}` : `ETA ${duration(eta)}`}`;
+      const shown = Number.isInteger(done) ? String(done) : done.toFixed(1);
+      const text = `${shown}/${total}${unit ? ` ${unit}` : ''}  ${done >= total ? `done in ${duration((t - task.start) / 1000)}` : `ETA ${duration(eta)}`}`;
       if (tty) {
         const width = 24;
         const filled = Math.round((width * done) / Math.max(1, total));

@@ -120,10 +120,13 @@ async function evaluatePosition(
   const sampler = samplerSettings(cell.recipe.sample);
   const shape = [...ctx.reference.sampleShape];
   const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}`;
+  // Start the clock of the progress line now, so its first update already has a rate (and an ETA).
+  ctx.log.progress(task, 0, ev.samples, 'samples');
   const set = drawSamples({
     model: staged.model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
     policy: staged.policy, policyKey: staged.policyKey, share: ctx.share,
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
+    onStepProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
   });
   const paired = ev.metrics.some((m) => METRICS[m]?.input === 'paired');
   const rows = await evaluate(staged.model, {
