@@ -96,3 +96,32 @@ export async function reportPlots(table: ReportTable): Promise<Plot[]> {
   }
   return plots;
 }
+
+/** One training run's log, as read from a trained base-model artifact. */
+export interface TrainingCurve {
+  /** Label (the artifact key's first characters). */
+  label: string;
+  /** Logged updates. */
+  points: Array<{ step: number; loss: number }>;
+}
+
+/** Training loss against update for the runs' training stages (one SVG, one line per trained base model). */
+export async function trainingPlot(curves: readonly TrainingCurve[]): Promise<Plot | undefined> {
+  const values = curves.flatMap((c) => c.points.map((p) => ({ ...p, run: c.label })));
+  if (values.length === 0) return undefined;
+  const title = 'training loss of the base model';
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 420,
+    height: 260,
+    data: { values },
+    mark: { type: 'line', point: values.length < 60 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'update' },
+      y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: false } },
+      color: { field: 'run', type: 'nominal', title: null },
+    },
+  };
+  return { file: 'training-loss.svg', title, svg: await renderSvg(spec as unknown as TopLevelSpec) };
+}

@@ -6,8 +6,27 @@ import { RunSummary } from '../run/runner';
 import { gridPath, sampleGrids } from './grids';
 import { htmlReport } from './html';
 import { markdownReport, resultsCsv } from './markdown';
-import { reportPlots } from './plots';
+import { TrainingCurve, reportPlots, trainingPlot } from './plots';
+import { TRAIN_LOG } from '../run/model-stages';
 import { ReportTable, buildTable } from './table';
+
+/** The training logs of the trained base models of a run (their artifacts keep `train-log.jsonl`). */
+export function trainingCurves(summary: RunSummary, storeRoot: string): TrainingCurve[] {
+  const keys = new Set(summary.results.map((u) => u.base));
+  const curves: TrainingCurve[] = [];
+  for (const key of keys) {
+    const file = path.join(storeRoot, 'model', key, TRAIN_LOG);
+    if (!fs.existsSync(file)) continue;
+    const points = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { step: number; loss: number })
+      .map((e) => ({ step: e.step, loss: e.loss }));
+    curves.push({ label: `trained ${key.slice(0, 8)}`, points });
+  }
+  return curves;
+}
 
 /** Format version of `results.json`. */
 export const RESULTS_FORMAT = 1;
@@ -42,6 +61,8 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
   const grids = sampleGrids(table, storeRoot, ev.grid, [28, 28, 1]);
   for (const g of grids) writeFileAtomic(path.join(dir, 'samples', g.file), g.png);
   const plots = await reportPlots(table);
+  const training = await trainingPlot(trainingCurves(summary, storeRoot));
+  if (training) plots.push(training);
   for (const p of plots) writeFileAtomic(path.join(dir, 'plots', p.file), p.svg);
   const files: ReportFiles = {
     dir,

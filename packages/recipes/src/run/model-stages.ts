@@ -36,6 +36,9 @@ function fileDigest(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** File of a trained base-model artifact holding its training log (one JSON line per logged update). */
+export const TRAIN_LOG = 'train-log.jsonl';
+
 /** The training spec a recipe's training stage stands for: the named shipped spec with the recipe's overrides. */
 export function trainingStageSpec(train: NonNullable<Recipe['model']['train']>): ShippedModelSpec {
   const like = shippedModelSpec(train.like);
@@ -96,6 +99,8 @@ export async function loadBaseModel(recipe: Recipe, store: ArtifactStore, baseDi
       const { unet } = loadEmaWeights(spec, work);
       saveCheckpoint(unet, path.join(out, 'model.safetensors'), { metadata: modelMetadata(spec.id, unet.plan.config, spec.schedule, spec.prediction) });
       unet.dispose();
+      // The training curve stays with the model (the work folder is removed once the artifact is finished).
+      fs.copyFileSync(path.join(work, 'log.jsonl'), path.join(out, TRAIN_LOG));
     },
     { train: spec },
   );

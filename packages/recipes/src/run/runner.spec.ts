@@ -118,6 +118,31 @@ describe('runRecipe', () => {
     expect(() => mergeResults([path.join(tmp, 's1')], recipe(SAMPLER_ABLATION.replace('samples: 4', 'samples: 5')))).toThrow(/merge shards of one recipe/);
   }, 120_000);
 
+  it('a training stage trains the base model once, keeps its training curve, and plots it', async () => {
+    const text = `name: trained
+model:
+  train: { like: unet-mnist-s-eps, steps: 2, batchSize: 4, checkpointEvery: 1 }
+sample: { kind: ddim, steps: 2 }
+eval: { samples: 4, metrics: [class-entropy], grid: 0, latency: false, floor: false }
+`;
+    const log = memoryLog();
+    const run1 = await runRecipe(recipe(text), { store, log });
+    expect(run1.failed).toEqual([]);
+    const base = run1.results[0].base;
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(log.lines.some((l) => l.startsWith('training stage: 2 updates like unet-mnist-s-eps'))).toBe(true);
+    const dir = store.dir('model', base);
+    expect(fs.readFileSync(path.join(dir, 'train-log.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(1);
+    expect(fs.existsSync(path.join(store.root, 'work', 'model', base))).toBe(false);
+    const files = await writeReport(run1, path.join(tmp, 'trained'), store.root);
+    expect(fs.existsSync(path.join(files.dir, 'plots', 'training-loss.svg'))).toBe(true);
+    // A second recipe with the same training stage (another sampler) reuses the trained model.
+    const log2 = memoryLog();
+    const run2 = await runRecipe(recipe(text.replace('steps: 2 }\neval', 'steps: 3 }\neval')), { store, log: log2 });
+    expect(run2.results[0].base).toBe(base);
+    expect(log2.lines).toContain(`training stage: reused ${base.slice(0, 12)}`);
+  }, 120_000);
+
   it('applies pipeline steps once, saves them with compression-state.json, restores them later; a failing cell does not stop the others', async () => {
     const text = `name: pipe
 model: unet-mnist-s-eps

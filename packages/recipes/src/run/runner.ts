@@ -154,7 +154,8 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
     log.line(`starting ${options.jobs} worker processes`);
     await runWorkers(options, log);
   }
-  const ctx = await unitContext(v, store, log, (options.jobs ?? 1) > 1 || options.shard !== undefined);
+  // Always share: another process (a worker, a shard, a second user of the store) may be drawing the same chunks.
+  const ctx = await unitContext(v, store, log, true);
   const results: UnitResult[] = [];
   const failed: RunSummary['failed'] = [];
   let computed = 0;

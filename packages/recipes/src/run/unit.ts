@@ -65,6 +65,8 @@ export interface UnitResult {
   steps: number;
   /** Samples per evaluation. */
   samples: number;
+  /** Key of the base model (a file digest, or the training stage's artifact key). */
+  base: string;
   /** One entry per evaluated position, pipeline order. */
   positions: PositionResult[];
 }
@@ -195,7 +197,7 @@ export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, c
   const sampler = samplerSettings(cell.recipe.sample);
   const result: UnitResult = {
     order: unit.order, cell: cell.index, params: cell.params, seed: unit.seed, sampler: samplerLabel(sampler), steps: sampler.steps,
-    samples: cell.recipe.eval.samples, positions: results,
+    samples: cell.recipe.eval.samples, base: base.key, positions: results,
   };
   const stored = await ctx.store.produceJson('unit', key, async () => result, { order: unit.order, params: cell.params, seed: unit.seed });
   return { result: stored.value, reused: false };
