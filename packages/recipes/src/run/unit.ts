@@ -93,6 +93,9 @@ export interface UnitContext {
   share: boolean;
 }
 
+/** Format of a stored {@link UnitResult}; part of the unit key, so results of an older format are recomputed. */
+export const UNIT_RESULT_FORMAT = 2;
+
 /** The key of a unit's result: the cell's recipe, the seed, the base weights and every producing version. */
 export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: ArtifactStore): string {
   const { cell } = unit;
@@ -104,7 +107,7 @@ export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: 
     steps: cell.steps.map((s) => ({ id: s.method.id, version: s.method.version, config: s.config })),
     seed: unit.seed,
     base: baseModelKey(cell.recipe, store, v.baseDir).key,
-    versions: { recipes: recipesVersion(), eval: libraryVersion() },
+    versions: { recipes: recipesVersion(), eval: libraryVersion(), unitFormat: UNIT_RESULT_FORMAT },
   });
 }
 
