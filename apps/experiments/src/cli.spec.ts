@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -110,6 +110,30 @@ describe('experiments CLI', () => {
     expect(r.stderr).toContain('3 units computed, 0 reused, 0 failed');
     expect(qualityRows(out)).toEqual(qualityRows(path.join(tmp, 'run')));
   }, 180_000);
+
+  it('workers stop when their parent is killed, instead of running on as orphans', async () => {
+    const slow = path.join(tmp, 'slow.yaml');
+    fs.writeFileSync(slow, RECIPE.replace('steps: 2, batchSize: 4', 'steps: 50, batchSize: 16').replace('samples: 4', 'samples: 32'));
+    const store = path.join(tmp, 'store-orphans');
+    const run = start(['ablation', `--recipe=${slow}`, `--store=${store}`, `--out=${path.join(tmp, 'run-orphans')}`, '--jobs=2']);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (/^\[w\d\] .*samples/m.test(run.stderr())) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 100);
+    });
+    run.child.kill('SIGKILL');
+    await run.done;
+    const alive = (): number => {
+      const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+      return ps.split('\n').filter((l) => l.includes(`--store=${store}`)).length;
+    };
+    const t0 = Date.now();
+    while (alive() > 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 250));
+    expect(alive()).toBe(0);
+  }, 120_000);
 
   it('validate exits 1 with the problems of a bad recipe', async () => {
     const bad = path.join(tmp, 'bad.yaml');

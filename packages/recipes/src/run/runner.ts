@@ -123,10 +123,16 @@ function runWorkers(options: RunOptions, log: RunLog): Promise<void> {
       }),
     );
   }
-  const stop = (): void => children.forEach((c) => c.kill('SIGTERM'));
+  // Ctrl-C or a job scheduler's SIGTERM stops the workers and the run (what they finished stays in the store).
+  const stop = (signal: NodeJS.Signals): void => {
+    children.forEach((c) => c.kill('SIGTERM'));
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   return Promise.all(waits).then(() => {
     process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
   });
 }
 
@@ -183,10 +189,24 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
 
 /**
  * The body of a `--jobs` worker process: runs all units of the shard in order with work sharing, logging with a
- * `[w<k>]` prefix; the parent collects the results afterwards.
+ * `[w<k>]` prefix; the parent collects the results afterwards. The worker exits when its parent disappears.
  */
 export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker: number, shard?: Shard): Promise<void> {
-  const log = consoleLog({ prefix: `[w${worker}] ` });
+  const printer = consoleLog({ prefix: `[w${worker}] ` });
+  // A worker whose parent was killed must not run on as an orphan. The work is synchronous compute chained by
+  // promises, so IPC 'disconnect' events are not delivered in time; the sampler's per-step progress callback is
+  // where the worker notices instead (its parent pid changes when it is re-parented).
+  const parent = process.ppid;
+  const log: RunLog = {
+    line: (text) => printer.line(text),
+    progress: (label, done, total, unit) => {
+      if (process.ppid !== parent) {
+        printer.line('the parent process is gone; stopping');
+        process.exit(1);
+      }
+      printer.progress(label, done, total, unit);
+    },
+  };
   const ctx = await unitContext(v, store, log, true);
   for (const unit of planUnits(v, shard)) {
     try {
