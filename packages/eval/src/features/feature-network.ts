@@ -1,10 +1,10 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { readCheckpoint, saveCheckpoint } from '@diffpress/core';
 import { shippedModelsDir } from '@diffpress/diffusion';
 import { MnistClassifier, MnistClassifierConfig } from './mnist-classifier';
+import { fileDigest } from '../samples/digest';
 import { loadTfjsModelFromDisk } from './tfjs-model';
 
 /** Id of the default feature network (the shipped MNIST classifier, `models/mnist-classifier-v1/`). */
@@ -48,12 +48,6 @@ export interface FeatureNetwork {
   embed(images: tf.Tensor): Embedding;
   /** Frees the network's weights. */
   dispose(): void;
-}
-
-function fileDigest(files: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const f of files) h.update(fs.readFileSync(f));
-  return h.digest('hex');
 }
 
 /**

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { createHash } from 'crypto';
 import { AnyModule } from '@diffpress/core';
 
@@ -55,4 +56,31 @@ export function canonicalJson(value: unknown): string {
     }
     return v;
   });
+}
+
+const fileDigestMemo = new Map<string, string>();
+
+/**
+ * SHA-256 of the bytes of `files`, concatenated in order (an artifact's identity, e.g. a checkpoint or a tfjs model's
+ * `model.json` and shards). Remembered per (paths, sizes, modification times), so keying many runs by the same file
+ * reads it once.
+ *
+ * @example
+ * ```ts
+ * fileDigest(['models/unet-mnist-s-eps/model.safetensors']); // 'a3f1…'
+ * ```
+ */
+export function fileDigest(files: readonly string[]): string {
+  const stamp = files.map((f) => {
+    const st = fs.statSync(f);
+    return `${f}\u0000${st.size}\u0000${st.mtimeMs}`;
+  }).join('\u0001');
+  let digest = fileDigestMemo.get(stamp);
+  if (digest === undefined) {
+    const h = createHash('sha256');
+    for (const f of files) h.update(fs.readFileSync(f));
+    digest = h.digest('hex');
+    fileDigestMemo.set(stamp, digest);
+  }
+  return digest;
 }

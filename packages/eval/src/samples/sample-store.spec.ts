@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, NoiseSchedule, SamplerConfig, fullModelCall, sample, scheduleFromConfig } from '@diffpress/diffusion';
-import { canonicalJson, jsonDigest, moduleDigest } from './digest';
+import { canonicalJson, fileDigest, jsonDigest, moduleDigest } from './digest';
 import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, readCachedSamples, samplerLabel } from './sample-store';
 
 /** A parameter-free denoiser: ε̂ = z / 2. */
@@ -78,6 +78,18 @@ describe('digest', () => {
     const d = moduleDigest(four);
     four.eval();
     expect(moduleDigest(four)).toBe(d);
+  });
+
+  it('fileDigest is the SHA-256 of the files concatenated, and follows a rewritten file', () => {
+    const a = path.join(tmp, 'fa.bin');
+    const b = path.join(tmp, 'fb.bin');
+    fs.writeFileSync(a, 'hello ');
+    fs.writeFileSync(b, 'world');
+    expect(fileDigest([a, b])).toBe(sha256('hello world'));
+    expect(fileDigest([a, b])).toBe(sha256('hello world'));
+    fs.writeFileSync(b, 'there!');
+    fs.utimesSync(b, new Date(), new Date(Date.now() + 5000));
+    expect(fileDigest([a, b])).toBe(sha256('hello there!'));
   });
 
   it('moduleDigest of a parameter-free module hashes only its module line', () => {

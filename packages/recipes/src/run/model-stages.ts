@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -8,7 +7,7 @@ import {
 import {
   ModelCallPolicy, PipelineModel, ShippedModelSpec, loadDiffusionModel, loadEmaWeights, modelMetadata, shippedModelSpec, shippedModelsDir, trainSpec,
 } from '@diffpress/diffusion';
-import { canonicalSampler, jsonDigest } from '@diffpress/eval';
+import { canonicalSampler, fileDigest, jsonDigest } from '@diffpress/eval';
 import { Recipe, RecipeSampler, samplerSettings } from '../recipe/schema';
 import { ResolvedStep } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
@@ -30,10 +29,6 @@ export interface StagedModel {
   bitWidths: BitWidths;
   /** Key of the base model the steps started from. */
   baseKey: string;
-}
-
-function fileDigest(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
 /** File of a trained base-model artifact holding its training log (one JSON line per logged update). */
@@ -71,7 +66,7 @@ export function baseModelKey(recipe: Recipe, store: ArtifactStore, baseDir: stri
   const m = recipe.model;
   if (m.id !== undefined || m.checkpoint !== undefined) {
     const file = m.id !== undefined ? path.join(shippedModelsDir(), m.id, 'model.safetensors') : path.resolve(baseDir, m.checkpoint as string);
-    return { key: `file:${fileDigest(file)}`, file };
+    return { key: `file:${fileDigest([file])}`, file };
   }
   const spec = trainingStageSpec(m.train as NonNullable<Recipe['model']['train']>);
   return { key: store.key('model', { train: spec }), training: spec };
