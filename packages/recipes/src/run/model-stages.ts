@@ -151,6 +151,8 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
   if (reused || !result) {
     log.line(`pipeline[${index}] ${step.method.id}: restored ${key.slice(0, 12)}`);
     result = await step.method.restore(ctxFor(), step.config, state.history[state.history.length - 1].state);
+    // The artifact is finished: nothing restore might have put in the work folder is needed again.
+    fs.rmSync(path.join(store.root, 'work', 'model', key), { recursive: true, force: true });
     const weights = path.join(dir, 'model.safetensors');
     if (result.model && fs.existsSync(weights)) {
       const ckpt = readCheckpoint(weights);
