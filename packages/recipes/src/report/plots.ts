@@ -97,12 +97,20 @@ export async function reportPlots(table: ReportTable): Promise<Plot[]> {
   return plots;
 }
 
+/** One logged update of a training run. */
+export interface TrainingPoint {
+  /** Update number. */
+  step: number;
+  /** Training loss at that update. */
+  loss: number;
+}
+
 /** One training run's log, as read from a trained base-model artifact. */
 export interface TrainingCurve {
   /** Label (the artifact key's first characters). */
   label: string;
   /** Logged updates. */
-  points: Array<{ step: number; loss: number }>;
+  points: TrainingPoint[];
 }
 
 /** Training loss against update for the runs' training stages (one SVG, one line per trained base model). */
