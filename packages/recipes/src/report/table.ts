@@ -101,12 +101,15 @@ function fpParams(params: Record<string, unknown>): Record<string, unknown> {
  */
 export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'recipe'>): ReportTable {
   const axisNames = summary.recipe.cells[0] ? Object.keys(summary.recipe.cells[0].params) : [];
-  const groups = new Map<string, { unit: UnitResult; positions: PositionResult[] }>();
+  const groups = new Map<string, { unit: UnitResult; positions: PositionResult[]; seeds: Set<number> }>();
   for (const unit of summary.results) {
     for (const p of unit.positions) {
       const params = p.position === 'baseline' ? fpParams(unit.params) : unit.params;
       const id = p.position === 'baseline' ? `fp ${p.modelKey} ${unit.sampler} ${unit.samples} ${JSON.stringify(params)}` : `${unit.cell} ${p.position}`;
-      const g = groups.get(id) ?? { unit, positions: [] };
+      const g = groups.get(id) ?? { unit, positions: [], seeds: new Set<number>() };
+      // A shared FP evaluation appears in every cell's unit; each seed counts once.
+      if (g.seeds.has(unit.seed)) continue;
+      g.seeds.add(unit.seed);
       g.positions.push(p);
       groups.set(id, g);
     }
