@@ -83,10 +83,10 @@ export function finishedUnits(v: ValidatedRecipe, units: readonly RunUnit<Resolv
   return units.map((u) => store.has('unit', unitKey(v, u, store)));
 }
 
-async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog, share: boolean): Promise<UnitContext> {
+async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog): Promise<UnitContext> {
   const reference = loadMnist({ split: v.recipe.data.reference });
   const featureNet = await loadFeatureNetwork(v.recipe.eval.featureNet);
-  return { store, log, reference, featureNet, share };
+  return { store, log, reference, featureNet };
 }
 
 async function floorRows(v: ValidatedRecipe, ctx: UnitContext, seed: number): Promise<FloorResult> {
@@ -160,8 +160,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
     log.line(`starting ${options.jobs} worker processes`);
     await runWorkers(options, log);
   }
-  // Always share: another process (a worker, a shard, a second user of the store) may be drawing the same chunks.
-  const ctx = await unitContext(v, store, log, true);
+  const ctx = await unitContext(v, store, log);
   const results: UnitResult[] = [];
   const failed: RunSummary['failed'] = [];
   let computed = 0;
@@ -207,7 +206,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
       printer.progress(label, done, total, unit);
     },
   };
-  const ctx = await unitContext(v, store, log, true);
+  const ctx = await unitContext(v, store, log);
   for (const unit of planUnits(v, shard)) {
     try {
       const { reused } = await runUnit(v, unit, ctx);

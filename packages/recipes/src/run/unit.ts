@@ -89,8 +89,6 @@ export interface UnitContext {
   reference: ArrayDataset;
   /** Feature network. */
   featureNet: FeatureNetwork;
-  /** Share sample chunks and artifacts with other processes (workers, shards). */
-  share: boolean;
 }
 
 /** Format of a stored {@link UnitResult}; part of the unit key, so results of an older format are recomputed. */
@@ -129,14 +127,15 @@ async function evaluatePosition(
   ctx.log.progress(task, 0, ev.samples, 'samples');
   const set = drawSamples({
     model: staged.model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
-    policy: staged.policy, policyKey: staged.policyKey, share: ctx.share,
+    // Always shared: another process (a worker, a shard, a second user of the store) may draw the same chunks.
+    policy: staged.policy, policyKey: staged.policyKey, share: true,
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
     onStepProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
   });
   const paired = ev.metrics.some((m) => METRICS[m]?.input === 'paired');
   const rows = await evaluate(staged.model, {
     metrics: ev.metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
-    cacheDir: ctx.store.root, policy: staged.policy, policyKey: staged.policyKey, batchSize: cell.recipe.sample.batchSize, shareSamples: ctx.share,
+    cacheDir: ctx.store.root, policy: staged.policy, policyKey: staged.policyKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
     pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
