@@ -161,7 +161,21 @@ interface ChunkFile {
   rows: number;
 }
 
-/** The chunk files of a set folder by first index (their row counts from the file size, without decoding). */
+/** The shape of a chunk file's `samples` tensor from its safetensors header alone (planning must not decode data). */
+function samplesShape(file: string): number[] | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    fs.readSync(fd, len, 0, 8, 0);
+    const header = Buffer.alloc(Number(len.readBigUInt64LE(0)));
+    fs.readSync(fd, header, 0, header.length, 8);
+    return (JSON.parse(header.toString('utf8')) as Record<string, { shape?: number[] }>).samples?.shape;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The chunk files of a set folder by first index (their row counts from the headers, without decoding the data). */
 function listChunks(dir: string | null, per: number): Map<number, ChunkFile> {
   const out = new Map<number, ChunkFile>();
   if (!dir || !fs.existsSync(dir)) return out;
@@ -169,10 +183,9 @@ function listChunks(dir: string | null, per: number): Map<number, ChunkFile> {
     const m = /^(\d{7})\.safetensors$/.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);
-    const { tensors } = readSafetensorsFile(file);
-    const raw = tensors.get('samples');
-    if (!raw) throw new Error(`sample cache file '${file}' has no 'samples' tensor; delete it to redraw`);
-    const values = raw.shape.reduce((a, b) => a * b, 1);
+    const shape = samplesShape(file);
+    if (!shape) throw new Error(`sample cache file '${file}' has no 'samples' tensor; delete it to redraw`);
+    const values = shape.reduce((a, b) => a * b, 1);
     if (values === 0 || values % per !== 0) {
       throw new Error(`sample cache file '${file}' holds ${values} values, not whole samples of ${per} values; delete it to redraw`);
     }
