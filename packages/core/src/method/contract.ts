@@ -83,8 +83,28 @@ export interface StageContext<M, P> {
   sampler: StageSampler;
   /** A folder private to this step and its inputs that survives a killed run (calibration data, checkpoints). */
   workDir: string;
+  /**
+   * A content-addressed cache shared by every step and run of the same store (the artifact store's root): where
+   * methods keep reusable intermediate products keyed by their inputs, such as PTQ calibration sets. Absent:
+   * nothing is shared.
+   */
+  cacheDir?: string;
   /** Progress and notes for the run log. */
   log(line: string): void;
+}
+
+/** A table a method adds to the run report (per-step errors, measured ranges, timings, …). */
+export interface DiagnosticTable {
+  /** Stable identifier, `<method>.<name>` (e.g. `q-diffusion.eps-mse-per-step`); tables of equal id are merged over seeds. */
+  id: string;
+  /** Heading in the report. */
+  title: string;
+  /** One or two sentences: what was measured and how to read it. */
+  description?: string;
+  /** Column names. */
+  columns: string[];
+  /** Rows; numbers are averaged over seeds in the report (by row position), strings must agree. */
+  rows: Array<Array<string | number | null>>;
 }
 
 /** What a pipeline step produces. */
@@ -97,6 +117,8 @@ export interface StageResult<M, P> {
   bitWidths?: BitWidths;
   /** Everything besides the weights that {@link CompressionMethod.restore} needs (quantizer parameters, …). */
   state?: JsonValue;
+  /** Report tables of {@link CompressionMethod.apply} (restore need not return them: the runner stores them). */
+  diagnostics?: DiagnosticTable[];
 }
 
 /**

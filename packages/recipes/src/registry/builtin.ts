@@ -1,4 +1,5 @@
 import { DiffusionMethod } from '@diffpress/diffusion';
+import { methods as ptqMethods } from '@diffpress/ptq';
 // tools:method inserts one import per method package above this line.
 
 /**
@@ -7,5 +8,6 @@ import { DiffusionMethod } from '@diffpress/diffusion';
  * package's index.
  */
 export const BUILTIN_METHOD_PACKAGES: ReadonlyArray<readonly DiffusionMethod<unknown>[]> = [
+  ptqMethods,
   // tools:method inserts one entry per method package above this line.
 ];

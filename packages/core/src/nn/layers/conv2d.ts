@@ -62,9 +62,20 @@ export class Conv2d extends Module {
 
   /** `x [n, h, w, in] → [n, h', w', out]`. */
   forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardWith(x, this.weight);
+  }
+
+  /**
+   * The convolution with a substitute kernel of the weight's shape (and this layer's bias, stride, padding and
+   * dilation): how quantizers and binarizers run the layer with a transformed copy of `weight` without replacing it.
+   */
+  forwardWith(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+    if (!tf.util.arraysEqual(kernel.shape, this.weight.shape)) {
+      throw new Error(`Conv2d.forwardWith: kernel shape [${kernel.shape.join(', ')}] differs from the weight's [${this.weight.shape.join(', ')}]`);
+    }
     return tf.fused.conv2d({
       x: x as tf.Tensor4D,
-      filter: this.weight as tf.Tensor4D,
+      filter: kernel as tf.Tensor4D,
       bias: this.bias ?? undefined,
       strides: this.stride,
       pad: this.padding,

@@ -37,9 +37,20 @@ export class Linear extends Module {
 
   /** `x [..., in] → [..., out]`. */
   forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardWith(x, this.weight);
+  }
+
+  /**
+   * The layer with a substitute weight matrix of the weight's shape (and this layer's bias): how quantizers and
+   * binarizers run it with a transformed copy of `weight` without replacing it.
+   */
+  forwardWith(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
+    if (!tf.util.arraysEqual(weight.shape, this.weight.shape)) {
+      throw new Error(`Linear.forwardWith: weight shape [${weight.shape.join(', ')}] differs from the layer's [${this.weight.shape.join(', ')}]`);
+    }
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D;
-    const y = tf.fused.matMul({ a: x2, b: this.weight as tf.Tensor2D, bias: this.bias ?? undefined });
+    const y = tf.fused.matMul({ a: x2, b: weight as tf.Tensor2D, bias: this.bias ?? undefined });
     return y.reshape([...lead, this.outFeatures]);
   }
 }

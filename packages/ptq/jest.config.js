@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'ptq',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { CALIBRATION_STRATEGIES, CalibrationSpec, CalibrationStrategy } from '../calibration/calibration-set';
+import { KEEP_FP_PRESETS, KeepFpPreset, KeepFpSets } from '../quant/quantize-unet';
+
+/** Weight bits: 2…8 (ptq spec). */
+export const weightBitsSchema = z.number().int().min(2).max(8);
+
+/** Activation bits: 4…16, or 32 for FP activations (weight-only quantization, "A32"). */
+export const activationBitsSchema = z.union([z.number().int().min(4).max(16), z.literal(32)]);
+
+/** Layers kept FP: a preset name or explicit globs. */
+export const keepFpSchema = z.union([
+  z.enum(['none', 'tfmq', 'tfmq-reference']),
+  z.strictObject({
+    layers: z.array(z.string()).default([]).describe('module-path globs whose weights and inputs stay FP'),
+    activations: z.array(z.string()).default([]).describe('module-path globs whose input activations stay FP'),
+  }),
+]);
+
+/** The globs a `keepFp` setting stands for. */
+export function resolveKeepFp(value: z.output<typeof keepFpSchema>): KeepFpSets {
+  return typeof value === 'string' ? KEEP_FP_PRESETS[value as KeepFpPreset] : value;
+}
+
+/** A calibration-set schema whose strategy and sizes default to `defaults`. */
+export function calibrationSchema(defaults: { strategy: CalibrationStrategy; steps: number; perStep: number }) {
+  return z
+    .strictObject({
+      strategy: z.enum(CALIBRATION_STRATEGIES as [CalibrationStrategy, ...CalibrationStrategy[]]).default(defaults.strategy).describe('which sampler steps the data comes from'),
+      steps: z.number().int().min(1).max(1000).default(defaults.steps).describe('steps taken by uniform (and the most first/last take)'),
+      fraction: z.number().gt(0).max(1).default(0.25).describe('share of the trajectory first/last draw from'),
+      step: z.number().int().min(0).optional().describe('step index of the single strategy (default: the middle step)'),
+      perStep: z.number().int().min(1).max(4096).default(defaults.perStep).describe('samples per chosen step (trajectories drawn)'),
+    })
+    .prefault({});
+}
+
+/** A parsed calibration setting as the calibration-set builder takes it. */
+export function calibrationSpec(c: { strategy: CalibrationStrategy; steps: number; fraction: number; step?: number; perStep: number }): CalibrationSpec {
+  return { strategy: c.strategy, steps: c.steps, fraction: c.fraction, step: c.step, perStep: c.perStep };
+}
+
+/** Settings every method of the package shares. */
+export const commonFields = {
+  softmaxBits: z.union([z.number().int().min(4).max(16), z.literal(32)]).optional().describe('bits of the attention softmax output (default: activationBits)'),
+  diagnostics: z
+    .strictObject({
+      trajectories: z.number().int().min(0).max(1024).default(16).describe('trajectories of the teacher-forced per-step ε-MSE diagnostic (0: skip it)'),
+    })
+    .prefault({})
+    .describe('diagnostics added to the run report'),
+};

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '@diffpress/core';
+import { DiffusionStageContext, checkMethodContract, tinyPipelineModel } from '@diffpress/diffusion';
+import { QuantLayer } from '../quant/layers';
+import { ptqNaive } from './ptq-naive';
+
+function context(model = tinyPipelineModel(1)): DiffusionStageContext {
+  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', log: () => undefined };
+}
+
+describe('ptq-naive', () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+  });
+
+  it('keeps the method contract', async () => {
+    await checkMethodContract(ptqNaive, { configs: [{ diagnostics: { trajectories: 2 } }, { weightBits: 4, activationBits: 32, keepFp: 'tfmq', diagnostics: { trajectories: 0 } }] });
+  }, 120_000);
+
+  it('rounds every weight channel to its min-max grid and reports the bit-widths of every quantized layer', async () => {
+    const ctx = context();
+    const result = await ptqNaive.apply(ctx, ptqNaive.config.parse({ weightBits: 2, activationBits: 8, diagnostics: { trajectories: 0 } }));
+    const unet = result.model?.unet;
+    if (!unet) throw new Error('no model');
+    const layer = unet.getModule('down.0.res.0.conv1');
+    expect(layer).toBeInstanceOf(QuantLayer);
+    const q = layer as QuantLayer;
+    const w = q.effectiveWeight();
+    const values = w.dataSync();
+    const out = w.shape[3] as number;
+    const fp = q.layer.weight.dataSync();
+    for (let c = 0; c < out; c++) {
+      const levels = new Set<number>();
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = c; i < values.length; i += out) {
+        levels.add(Math.round(values[i] * 1e6));
+        mn = Math.min(mn, fp[i]);
+        mx = Math.max(mx, fp[i]);
+      }
+      expect(levels.size).toBeLessThanOrEqual(4);
+      // Min-max: the grid reaches both ends of the (0-widened) range to within half a step.
+      const step = (Math.max(mx, 0) - Math.min(mn, 0)) / 3;
+      expect(Math.max(...Array.from({ length: values.length / out }, (_, k) => values[c + k * out]))).toBeGreaterThan(mx - step / 2 - 1e-6);
+    }
+    expect(result.bitWidths?.['down.0.res.0.conv1']).toEqual({ weightBits: 2, activationBits: 8 });
+    expect(result.bitWidths?.['stem']).toEqual({ weightBits: 2, activationBits: 8 });
+    expect(result.bitWidths?.['down.1.attn.0.qk']).toEqual({ weightBits: 8, activationBits: 8 });
+    // The parent is untouched.
+    expect(ctx.model.unet.getModule('down.0.res.0.conv1')).not.toBeInstanceOf(QuantLayer);
+    w.dispose();
+    unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
+
+  it('W8A8 stays close to FP and W2A4 does not (teacher-forced ε-MSE table)', async () => {
+    const ctx = context();
+    const mse = async (raw: Record<string, unknown>): Promise<number> => {
+      const r = await ptqNaive.apply(ctx, ptqNaive.config.parse({ ...raw, diagnostics: { trajectories: 4 } }));
+      const table = r.diagnostics?.find((d) => d.id === 'ptq-naive.eps-mse-per-step');
+      r.model?.unet.dispose();
+      if (!table) throw new Error('no ε-MSE table');
+      expect(table.rows).toHaveLength(4);
+      return table.rows.reduce((s, row) => s + (row[2] as number), 0) / table.rows.length;
+    };
+    const w8 = await mse({ weightBits: 8, activationBits: 8 });
+    const w2 = await mse({ weightBits: 2, activationBits: 4 });
+    expect(w8).toBeLessThan(w2 / 10);
+    ctx.model.unet.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(10_000);
+  }, 60_000);
+});

@@ -1,0 +1,72 @@
+import { Rng } from '@diffpress/core';
+import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
+import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
+import { calibrationSpec, resolveKeepFp } from '../common/config';
+import { shortcutRangeRatios } from '../common/diagnostics';
+import { PhaseContext, reconstructActivations, reconstructWeights, reconstructionTable } from '../common/phases';
+import { PhaseTimer, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { QuantizeUNetSpec, quantizeUNet, setQuantState } from '../quant/quantize-unet';
+import { reconstructionUnits } from '../recon/units';
+import { QDiffusionConfig, qDiffusionConfig } from './config';
+
+function spec(config: QDiffusionConfig): QuantizeUNetSpec {
+  return {
+    weightBits: config.weightBits, activationBits: config.activationBits, softmaxBits: config.softmaxBits ?? config.activationBits,
+    split: config.split, keepFp: resolveKeepFp(config.keepFp),
+  };
+}
+
+async function apply(ctx: DiffusionStageContext, config: QDiffusionConfig): Promise<DiffusionStageResult> {
+  const timer = new PhaseTimer();
+  const set = timer.run('calibration set', () => stageCalibrationSet(ctx, calibrationSpec(config.calibration)));
+  const q = quantizeUNet(ctx.model.unet, spec(config));
+  const rng = new Rng(ctx.seed, 'q-diffusion');
+  const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
+  const units = reconstructionUnits(q.unet, q);
+  timer.run('weight init', () => initWeightQuantizers(q, config.weights.init));
+  const weightReports = timer.run('weight reconstruction', () => reconstructWeights(phase, units, config.weights));
+  const tables = [reconstructionTable('q-diffusion', 'weights', weightReports)];
+  if (config.activationBits < 32) {
+    const a = config.activations;
+    // EMA runs over the whole calibration set; min-max and MSE take one mixed-step batch, as the reference code.
+    const initRows = a.init === 'ema' ? undefined : rng.fork('init-rows').permutation(set.rows).slice(0, a.initRows);
+    timer.run('activation init', () => calibrateActivations(q.unet, q, set, { init: a.init, rows: initRows, batchSize: initRows?.length ?? 32, rng: rng.fork('init') }));
+    if (a.learn && a.iters > 0) tables.push(reconstructionTable('q-diffusion', 'activations', timer.run('activation reconstruction', () => reconstructActivations(phase, units, a))));
+  }
+  setQuantState(q, { weights: true, activations: true });
+  const model = quantizedPipelineModel(ctx.model, q, 'q-diffusion');
+  const probeRows = rng.fork('probe-rows').permutation(set.rows).slice(0, 64);
+  const diagnostics = standardDiagnostics('q-diffusion', ctx, model, {
+    trajectories: config.diagnostics.trajectories, timer, extra: [...tables, shortcutRangeRatios('q-diffusion', q.unet, q, set, probeRows)],
+  });
+  ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.phases.reduce((s, [, v]) => s + v, 0).toFixed(0)} s`);
+  return { model, bitWidths: q.bitWidths, state: null, diagnostics };
+}
+
+/**
+ * `q-diffusion` — Q-Diffusion (Li et al., ICCV 2023; ptq spec §3): time step-aware calibration (uniform over the
+ * FP trajectory), BRECQ block reconstruction with AdaRound for the weights, split shortcut quantization of the
+ * decoder blocks, and quantized inputs of every conv/linear and of the attention products whose step sizes are
+ * learned unit by unit.
+ *
+ * @example
+ * ```yaml
+ * pipeline:
+ *   - method: q-diffusion
+ *     config: { weightBits: 4, activationBits: 8, weights: { iters: 500 } }
+ * ```
+ */
+export const qDiffusion: DiffusionMethod<QDiffusionConfig> = {
+  id: 'q-diffusion',
+  family: 'ptq',
+  version: '0.1.0',
+  description: 'Q-Diffusion: time step-aware calibration, BRECQ + AdaRound weights, split shortcuts, learned activation steps',
+  paper: { title: 'Q-Diffusion: Quantizing Diffusion Models', arxiv: '2302.04304' },
+  config: qDiffusionConfig,
+  compatibility: { conflictsWith: ['ptq-naive', 'tfmq'] },
+  apply,
+  restore: async (ctx, config) => {
+    const q = quantizeUNet(ctx.model.unet, spec(config));
+    return { model: quantizedPipelineModel(ctx.model, q, 'q-diffusion'), bitWidths: q.bitWidths };
+  },
+};

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '@diffpress/core';
+import { AdamW } from '@diffpress/diffusion';
+import { AdaRound, adaRoundBeta, adaRoundRegularizerOn } from './adaround';
+import { UniformQuantizer } from './quantizer';
+import { channelRange, minmaxParams } from './ranges';
+
+function setup(values: number[], shape: [number, number], bits = 4): { w: tf.Tensor; q: UniformQuantizer } {
+  const w = tf.tensor2d(values, shape);
+  const q = new UniformQuantizer({ bits, channels: shape[1] });
+  const r = channelRange(w, true);
+  q.setParams(minmaxParams(r.min, r.max, bits, 'asymmetric'));
+  return { w, q };
+}
+
+describe('AdaRound', () => {
+  beforeAll(() => initEngine({ backend: 'wasm', quiet: true }));
+  const values = [0.13, -0.71, 0.42, 0.05, -0.2, 0.9, -0.33, 0.61, 0.27, -0.88, 0.74, -0.06];
+
+  it('starts with h(α) = frac(w/Δ), so its hard rounding is round-to-nearest', () => {
+    const { w, q } = setup(values, [4, 3]);
+    const a = new AdaRound(w, q);
+    const h = a.h().dataSync();
+    const scaled = tf.div(w, q.delta).dataSync();
+    scaled.forEach((s, i) => expect(h[i]).toBeCloseTo(s - Math.floor(s), 5));
+    const hard = a.hardWeight();
+    const rtn = q.forward(w);
+    // No value sits exactly on .5, where round-to-nearest (ties to even) and h ≥ 0.5 could disagree.
+    expect(Array.from(hard.dataSync())).toEqual(Array.from(rtn.dataSync()));
+    tf.dispose([w, hard, rtn]);
+    a.dispose();
+    q.dispose();
+  });
+
+  it('after optimisation rounds every weight down or up (never further), per its learned bit', () => {
+    const { w, q } = setup(values, [4, 3]);
+    const a = new AdaRound(w, q);
+    // Pull the soft weights towards an arbitrary target so that some roundings flip.
+    const target = tf.tensor2d(values.map((v, i) => v + (i % 2 === 0 ? 0.08 : -0.08)), [4, 3]);
+    const opt = new AdamW();
+    for (let it = 0; it < 200; it++) {
+      const { value, grads } = tf.variableGrads(() => tf.add(tf.sum(tf.square(tf.sub(a.forward(), target))), tf.mul(0.01, a.regularizer(adaRoundBeta(it, { iters: 200 })))) as tf.Scalar, [a.alpha]);
+      opt.apply(new Map([['a', a.alpha]]), new Map([['a', grads[a.alpha.name]]]), 0.05);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    const hard = a.hardWeight().dataSync();
+    const d = q.delta.dataSync();
+    const z = q.zero.dataSync();
+    const up = tf.greaterEqual(a.alpha, 0).dataSync();
+    let flips = 0;
+    values.forEach((v, i) => {
+      const c = i % 3;
+      const fl = Math.floor(v / d[c]);
+      const k = Math.min(15, Math.max(0, fl + up[i] + z[c])) - z[c];
+      expect(hard[i]).toBeCloseTo(k * d[c], 6);
+      expect([fl, fl + 1]).toContain(Math.round(hard[i] / d[c]));
+      if (up[i] !== (v / d[c] - fl >= 0.5 ? 1 : 0)) flips++;
+    });
+    expect(flips).toBeGreaterThan(0);
+    tf.dispose([w, target]);
+    opt.dispose();
+    a.dispose();
+    q.dispose();
+  });
+
+  it('regulariser: 0 at h ∈ {0, 1}, 1 per weight at h = 0.5; gradients reach α through the soft weights', () => {
+    const { w, q } = setup([0, 1, 0.5, 0.25], [4, 1], 2);
+    const a = new AdaRound(w, q);
+    a.alpha.assign(tf.tensor2d([-50, 50, 0, 0], [4, 1])); // h = 0, 1, 0.5, 0.5
+    expect(a.regularizer(2).dataSync()[0]).toBeCloseTo(2, 5);
+    const g = tf.variableGrads(() => tf.sum(a.forward()) as tf.Scalar, [a.alpha]);
+    const ga = g.grads[a.alpha.name].dataSync();
+    expect(ga[0]).toBeCloseTo(0, 6); // h saturated at 0: clamp blocks the gradient
+    expect(Math.abs(ga[2])).toBeGreaterThan(0);
+    tf.dispose([w, g.value, ...Object.values(g.grads)]);
+    a.dispose();
+    q.dispose();
+  });
+
+  it('β stays at 20 through the 20 % warm-up (regulariser off), then decays linearly to 2', () => {
+    const s = { iters: 100 };
+    expect(adaRoundBeta(0, s)).toBe(20);
+    expect(adaRoundBeta(19, s)).toBe(20);
+    expect(adaRoundRegularizerOn(19, s)).toBe(false);
+    expect(adaRoundRegularizerOn(20, s)).toBe(true);
+    expect(adaRoundBeta(60, s)).toBeCloseTo(11, 6);
+    expect(adaRoundBeta(100, s)).toBeCloseTo(2, 6);
+  });
+});
