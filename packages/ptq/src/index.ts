@@ -1,11 +1,51 @@
+/**
+ * diffpress ptq: post-training quantization of diffusion UNets (ptq spec).
+ *
+ * - **Methods** — {@link ptqNaive} (the "Linear Quant" baseline), {@link qDiffusion} (Q-Diffusion) and {@link tfmq}
+ *   (TFMQ-DM), registered for recipes through {@link methods}.
+ * - **Quantizers** — {@link fakeQuantize} and {@link UniformQuantizer} (min-max / MSE / EMA ranges, learned step
+ *   size), {@link AdaRound}; the layer wrappers {@link QuantLayer}, {@link SplitQuantConv2d} and
+ *   {@link QuantScaledDotProductAttention}; {@link quantizeUNet} builds a quantized copy of a UNet.
+ * - **Calibration** — {@link calibrationSet}: cached `(x_t, t)` sets from the FP sampler with the uniform / all /
+ *   first / last / single strategies.
+ * - **Reconstruction** — {@link reconstructUnit}: BRECQ block reconstruction with bounded memory;
+ *   {@link reconstructTib}: TFMQ-DM's temporal information aware reconstruction.
+ *
+ * @packageDocumentation
+ */
 import { DiffusionMethod } from '@diffpress/diffusion';
+export * from './quant/fake-quant';
+export * from './quant/ranges';
+export * from './quant/quantizer';
+export * from './quant/adaround';
+export * from './quant/layers';
+export * from './quant/step-aware';
+export * from './quant/quantize-unet';
+export * from './calibration/calibration-set';
+export * from './recon/units';
+export * from './recon/capture';
+export * from './recon/reconstruct';
+export * from './common/config';
+export * from './common/calibrate';
+export * from './common/diagnostics';
+export * from './common/phases';
+export * from './common/stage';
+export * from './tfmq/tiar';
 export * from './ptq-naive/config';
 export * from './ptq-naive/ptq-naive';
+export * from './q-diffusion/config';
+export * from './q-diffusion/q-diffusion';
+export * from './tfmq/config';
+export * from './tfmq/tfmq';
 import { ptqNaive } from './ptq-naive/ptq-naive';
+import { qDiffusion } from './q-diffusion/q-diffusion';
+import { tfmq } from './tfmq/tfmq';
 // tools:method inserts one import per method above this line.
 
 /** The methods of this package, registered by the recipes package (one line each). */
 export const methods: DiffusionMethod<unknown>[] = [
   ptqNaive as DiffusionMethod<unknown>,
+  qDiffusion as DiffusionMethod<unknown>,
+  tfmq as DiffusionMethod<unknown>,
   // tools:method inserts one entry per method above this line.
 ];

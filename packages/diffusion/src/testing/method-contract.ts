@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { JsonValue, StageSampler, manualSeed, seededNormalBatch } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel } from '../models/pipeline-model';
-import { SamplerConfig, sample } from '../sampling/sampler';
+import { SamplerConfig, sample, samplerTimes } from '../sampling/sampler';
 import { scheduleFromConfig } from '../schedule/schedule';
 import { UNetConfig } from '../unet/config';
 import { UNet } from '../unet/unet';
@@ -50,14 +50,28 @@ function same(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32
   return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 }
 
-/** What the contract compares: the network output on fixed inputs, and the samples when the step sets a policy. */
+/**
+ * What the contract compares: the network output on fixed inputs at the sampler's first and last step, called as
+ * the sampler calls it (through the step's policy, when it sets one — per-step methods are only defined at the
+ * sampler's times), and the samples when the step sets a policy.
+ */
 function signature(m: PipelineModel, result: DiffusionStageResult, sampler: StageSampler): Float32Array[] {
   const model = result.model ?? m;
+  const times = samplerTimes(model.schedule, sampler as SamplerConfig);
   const x = seededNormalBatch([8, 8, 1], { seed: 7, stream: 'contract', indices: [0, 1] });
-  const t = tf.tensor1d([model.schedule.modelTime(100), model.schedule.modelTime(900)]);
-  const out = tf.tidy(() => model.unet.forward(x, t));
-  const values = [out.dataSync() as Float32Array];
-  tf.dispose([x, t, out]);
+  const values: Float32Array[] = [];
+  for (const stepIndex of [0, times.length - 1]) {
+    const t = times[stepIndex];
+    const modelTime = tf.fill([2], model.schedule.modelTime(t));
+    const out = tf.tidy(() =>
+      result.policy
+        ? result.policy.call({ model: model.unet, z: x, t, modelTime, stepIndex, times, indices: [0, 1], schedule: model.schedule })
+        : model.unet.forward(x, modelTime),
+    );
+    values.push(out.dataSync() as Float32Array);
+    tf.dispose([modelTime, out]);
+  }
+  x.dispose();
   if (result.policy) {
     const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 3, sampler: sampler as SamplerConfig, policy: result.policy });
     if (s) {
@@ -74,6 +88,8 @@ function disposeResult(parent: PipelineModel, result: DiffusionStageResult): voi
 
 /**
  * The contract every compression method must keep (architecture guide §6), as one call for the method's own spec:
+ *
+ * Outputs are compared at the sampler's first and last step, called through the step's policy when it sets one.
  *
  * 1. **Config round trip**: parsing a config, writing it as JSON and parsing it again gives the same config.
  * 2. **Determinism**: applying the method twice to the same model with the same seed gives bit-identical outputs.

@@ -1,20 +1,5 @@
 import { z } from 'zod';
-import { activationBitsSchema, calibrationSchema, commonFields, keepFpSchema, weightBitsSchema } from '../common/config';
-
-/** AdaRound + BRECQ weight reconstruction settings (ptq spec §1, §3.2). */
-export const weightReconSchema = z
-  .strictObject({
-    init: z.enum(['minmax', 'mse']).default('mse').describe('per-channel range init before AdaRound'),
-    iters: z.number().int().min(0).max(100_000).default(500).describe('optimisation steps per unit (paper: 20 000; 0 = round-to-nearest)'),
-    batchSize: z.number().int().min(1).max(256).default(32).describe('calibration rows per step'),
-    lr: z.number().positive().default(1e-3).describe('Adam learning rate of the rounding variables α'),
-    lambda: z.number().min(0).default(0.01).describe('weight λ of the rounding regulariser'),
-    warmup: z.number().min(0).max(1).default(0.2).describe('share of the steps with the regulariser off'),
-    betaStart: z.number().positive().default(20).describe('β at the end of the warm-up'),
-    betaEnd: z.number().positive().default(2).describe('β at the last step'),
-    p: z.number().positive().default(2).describe('exponent of the reconstruction loss'),
-  })
-  .prefault({});
+import { activationBitsSchema, calibrationSchema, commonFields, keepFpSchema, weightBitsSchema, weightReconSchema } from '../common/config';
 
 /**
  * Config of `q-diffusion` (Li et al., ICCV 2023; ptq spec §3). Strict: unknown keys are errors; every field has a

@@ -5,7 +5,7 @@ import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { shortcutRangeRatios } from '../common/diagnostics';
 import { PhaseContext, reconstructActivations, reconstructWeights, reconstructionTable } from '../common/phases';
 import { PhaseTimer, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
-import { QuantizeUNetSpec, quantizeUNet, setQuantState } from '../quant/quantize-unet';
+import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { reconstructionUnits } from '../recon/units';
 import { QDiffusionConfig, qDiffusionConfig } from './config';
 
@@ -33,12 +33,12 @@ async function apply(ctx: DiffusionStageContext, config: QDiffusionConfig): Prom
     timer.run('activation init', () => calibrateActivations(q.unet, q, set, { init: a.init, rows: initRows, batchSize: initRows?.length ?? 32, rng: rng.fork('init') }));
     if (a.learn && a.iters > 0) tables.push(reconstructionTable('q-diffusion', 'activations', timer.run('activation reconstruction', () => reconstructActivations(phase, units, a))));
   }
+  // Measured while the FP weights are still at hand (the probe runs the network in FP).
+  tables.push(shortcutRangeRatios('q-diffusion', q.unet, q, set, rng.fork('probe-rows').permutation(set.rows).slice(0, 64)));
+  releaseFpWeights(q);
   setQuantState(q, { weights: true, activations: true });
   const model = quantizedPipelineModel(ctx.model, q, 'q-diffusion');
-  const probeRows = rng.fork('probe-rows').permutation(set.rows).slice(0, 64);
-  const diagnostics = standardDiagnostics('q-diffusion', ctx, model, {
-    trajectories: config.diagnostics.trajectories, timer, extra: [...tables, shortcutRangeRatios('q-diffusion', q.unet, q, set, probeRows)],
-  });
+  const diagnostics = standardDiagnostics('q-diffusion', ctx, model, { trajectories: config.diagnostics.trajectories, timer, extra: tables });
   ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.phases.reduce((s, [, v]) => s + v, 0).toFixed(0)} s`);
   return { model, bitWidths: q.bitWidths, state: null, diagnostics };
 }

@@ -85,6 +85,7 @@ describe('quantized layers', () => {
     const layer = new QuantLayer(lin, { weightBits: 2, activationBits: 32 });
     const q = layer.weightQuant as UniformQuantizer;
     calibrateWeights(q, lin.weight);
+    const fp = lin.weight.clone();
     const rtn = q.forward(lin.weight);
     const [a] = layer.beginAdaRound();
     expect(a.alpha.shape).toEqual([5, 3]);
@@ -93,7 +94,12 @@ describe('quantized layers', () => {
     expect(maxAbsDiff(lin.weight, rtn)).toBeLessThan(1e-6);
     const again = q.forward(lin.weight);
     expect(maxAbsDiff(again, lin.weight)).toBeLessThan(1e-6);
-    tf.dispose([rtn, again]);
+    // FP reference passes still see the FP weight until it is released.
+    layer.quantizeWeights = false;
+    expect(maxAbsDiff(layer.effectiveWeight(), fp)).toBe(0);
+    layer.releaseFpWeight();
+    expect(layer.effectiveWeight()).toBe(lin.weight);
+    tf.dispose([fp, rtn, again]);
     layer.dispose();
   });
 

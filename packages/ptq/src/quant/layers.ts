@@ -45,8 +45,13 @@ export interface QuantizedLayer {
   inputQuantizers(): UniformQuantizer[];
   /** Starts AdaRound on every weight quantizer (their Δ, z must be initialised); returns the rounding objects. */
   beginAdaRound(): AdaRound[];
-  /** Writes the hard-rounded weights into the layer and drops the AdaRound objects. */
+  /**
+   * Writes the hard-rounded weights into the layer and drops the AdaRound objects. The FP weight is kept aside, so
+   * that FP reference passes (quantization switched off) still see it, until {@link QuantizedLayer.releaseFpWeight}.
+   */
   endAdaRound(): void;
+  /** Frees the FP weight kept by `endAdaRound`; afterwards the layer holds only its on-grid weights. */
+  releaseFpWeight(): void;
 }
 
 /**
@@ -64,6 +69,7 @@ export class QuantLayer extends Module implements QuantizedLayer {
   /** See {@link QuantizedLayer.quantizeWeights}. */
   quantizeWeights = true;
   private adaround: AdaRound | null = null;
+  private fpWeight: tf.Tensor | null = null;
 
   /**
    * @param layer - The layer to wrap (kept, not copied).
@@ -100,15 +106,22 @@ export class QuantLayer extends Module implements QuantizedLayer {
   endAdaRound(): void {
     if (!this.adaround) return;
     const hard = this.adaround.hardWeight();
+    this.fpWeight ??= tf.keep(this.layer.weight.clone());
     this.layer.weight.assign(hard);
     hard.dispose();
     this.adaround.dispose();
     this.adaround = null;
   }
 
+  /** See {@link QuantizedLayer.releaseFpWeight}. */
+  releaseFpWeight(): void {
+    this.fpWeight?.dispose();
+    this.fpWeight = null;
+  }
+
   /** The weight as used in `forward`. */
   effectiveWeight(): tf.Tensor {
-    if (!this.quantizeWeights || !this.weightQuant || !this.weightQuant.enabled) return this.layer.weight;
+    if (!this.quantizeWeights || !this.weightQuant || !this.weightQuant.enabled) return this.fpWeight ?? this.layer.weight;
     return this.adaround ? this.adaround.forward() : this.weightQuant.forward(this.layer.weight);
   }
 
@@ -142,6 +155,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
   /** See {@link QuantizedLayer.quantizeWeights}. */
   quantizeWeights = true;
   private adaround: [AdaRound, AdaRound] | null = null;
+  private fpWeight: tf.Tensor | null = null;
 
   /**
    * @param layer - The shortcut conv.
@@ -197,9 +211,16 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
     if (!this.adaround) return;
     const [a1, a2] = this.adaround;
     const hard = tf.tidy(() => tf.concat([a1.hardWeight(), a2.hardWeight()], 2));
+    this.fpWeight ??= tf.keep(this.layer.weight.clone());
     this.layer.weight.assign(hard);
     hard.dispose();
     this.dropAdaRound();
+  }
+
+  /** See {@link QuantizedLayer.releaseFpWeight}. */
+  releaseFpWeight(): void {
+    this.fpWeight?.dispose();
+    this.fpWeight = null;
   }
 
   private dropAdaRound(): void {
@@ -209,7 +230,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
 
   /** The kernel as used in `forward`: the two quantized halves, concatenated. */
   effectiveWeight(): tf.Tensor {
-    if (!this.quantizeWeights || !this.weightQuant1 || !this.weightQuant2 || !this.weightQuant1.enabled) return this.layer.weight;
+    if (!this.quantizeWeights || !this.weightQuant1 || !this.weightQuant2 || !this.weightQuant1.enabled) return this.fpWeight ?? this.layer.weight;
     return tf.tidy(() => {
       if (this.adaround) return tf.concat([this.adaround[0].forward(), this.adaround[1].forward()], 2);
       const [w1, w2] = this.weightHalves();

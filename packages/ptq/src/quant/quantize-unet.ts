@@ -140,3 +140,8 @@ export function setQuantState(q: Pick<QuantizedUNet, 'layers' | 'attentions'>, s
   for (const [, l] of q.layers) l.quantizeWeights = state.weights;
   for (const a of activationQuantizers(q)) a.enabled = state.activations;
 }
+
+/** Frees the FP weights the reconstruction kept aside (see `QuantizedLayer.releaseFpWeight`): call once calibrated. */
+export function releaseFpWeights(q: Pick<QuantizedUNet, 'layers'>): void {
+  for (const [, l] of q.layers) l.releaseFpWeight();
+}

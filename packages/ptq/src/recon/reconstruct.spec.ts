@@ -3,7 +3,7 @@ import { Rng, initEngine } from '@diffpress/core';
 import { tinyPipelineModel } from '@diffpress/diffusion';
 import { CalibrationSet, calibrationBatch, calibrationSet } from '../calibration/calibration-set';
 import { initWeightQuantizers } from '../common/calibrate';
-import { KEEP_FP_PRESETS, quantizeUNet, setQuantState } from '../quant/quantize-unet';
+import { KEEP_FP_PRESETS, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { reconstructUnit, reconstructionLoss } from './reconstruct';
 import { reconstructionUnits } from './units';
 
@@ -52,6 +52,7 @@ describe('reconstructUnit', () => {
       loss: report.lossEnd,
       cached: report.cached,
     };
+    releaseFpWeights(q);
     q.unet.dispose();
     model.unet.dispose();
     return out;
@@ -83,6 +84,7 @@ describe('reconstructUnit', () => {
       expect(tf.max(tf.abs(tf.sub(again, w))).dataSync()[0]).toBeLessThan(1e-6);
       again.dispose();
     }
+    releaseFpWeights(q);
     q.unet.dispose();
     model.unet.dispose();
   }, 60_000);

@@ -1,4 +1,5 @@
 import { RunSummary } from '../run/runner';
+import { DiagnosticGroup, diagnosticsHtml } from './diagnostics';
 import { GridImage } from './grids';
 import { headerCells, rowCells, spreadNote } from './markdown';
 import { Plot } from './plots';
@@ -21,6 +22,7 @@ td.best { font-weight: bold; }
 .meta { color: #555; } .warn { color: #8a5a00; } .fail { color: #a00; }
 figure { margin: 0.6em 0; } figcaption { color: #555; font-size: 0.9em; }
 img.strip { image-rendering: pixelated; height: 56px; }
+h3 { font-size: 1em; margin-bottom: 0.2em; } summary { cursor: pointer; margin: 0.4em 0; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; }
 `;
 
@@ -28,7 +30,7 @@ img.strip { image-rendering: pixelated; height: 56px; }
  * The self-contained HTML report: the table, sample strips (embedded PNGs) and plots (inline SVG), with no external
  * resources and no script, so it opens anywhere (and renders in headless Chromium without console errors).
  */
-export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridImage[], plots: Plot[]): string {
+export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridImage[], plots: Plot[], diagnostics: readonly DiagnosticGroup[] = []): string {
   const v = summary.recipe;
   const head = headerCells(table).map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = table.rows
@@ -61,6 +63,7 @@ export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridI
     for (const p of plots) parts.push(`<figure>${p.svg}<figcaption>${escapeHtml(p.title)}</figcaption></figure>`);
     parts.push('</div>');
   }
+  parts.push(diagnosticsHtml(diagnostics));
   parts.push('</body></html>');
   return parts.filter(Boolean).join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 import { RunSummary } from '../run/runner';
+import { DiagnosticGroup, diagnosticsMarkdown } from './diagnostics';
 import { ReportTable, formatAggregate, formatParam } from './table';
 
 /** The cells of one table row as display strings, with the best value of a column marked by `mark`. */
@@ -29,7 +30,7 @@ export function spreadNote(table: ReportTable): string {
  * The paper-style Markdown report: the table (floor and FP rows first, best per column in bold), how each number was
  * produced, skipped and failed cells, and links to grids and plots.
  */
-export function markdownReport(summary: RunSummary, table: ReportTable, files: { grids: string[]; plots: string[] }): string {
+export function markdownReport(summary: RunSummary, table: ReportTable, files: { grids: string[]; plots: string[] }, diagnostics: readonly DiagnosticGroup[] = []): string {
   const v = summary.recipe;
   const lines: string[] = [];
   lines.push(`# ${v.recipe.name}`, '');
@@ -48,7 +49,7 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
     spreadNote(table),
     `Feature metrics use the network \`${v.recipe.eval.featureNet}\`. Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i). ` +
       'Size and OPs follow the paper-style accounting (eval package); ms / call / sample is the median of 5 timed UNet calls ' +
-      'at batch 16; s / sample is the measured wall-clock of drawing the samples.',
+      'at batch 16; s / sample is the measured wall-clock of drawing the samples; compress s is the wall-clock of the pipeline steps (calibration, training) when they ran.',
     '',
   );
   const warnings = v.warnings.filter((w) => w.severity === 'warning');
@@ -70,6 +71,7 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
     lines.push('## Plots', '');
     for (const p of files.plots) lines.push(`![plot](${p})`, '');
   }
+  lines.push(...diagnosticsMarkdown(diagnostics));
   return lines.join('\n');
 }
 

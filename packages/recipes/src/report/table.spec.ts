@@ -13,19 +13,19 @@ function row(metric: string, metricId: string, value: number, stderr?: number): 
 
 const cost = { params: 1, sizeBytes: 1, sizeMiB: 6.192, macs: 1, fpMacs: 1, bops: 0, ops: 275.4e6 };
 
-function position(position: string, label: string, key: string, kid: number, entropy: number, sizeMiB = 6.192): PositionResult {
+function position(position: string, label: string, key: string, kid: number, entropy: number, sizeMiB = 6.192, seconds?: number): PositionResult {
   return {
     position, label, modelKey: key, policyKey: null, sampleKey: `s-${key}`,
     rows: [row('kid-net', 'kid', kid, 0.5), row('class-entropy-net', 'class-entropy', entropy)],
     efficiency: { paper: { ...cost, sizeMiB }, asImplemented: { ...cost, sizeMiB }, quantizedLayers: 0 },
-    latency: null, secondsPerSample: 0.5,
+    latency: null, secondsPerSample: 0.5, stages: seconds === undefined ? [] : [{ method: 'quant', seconds, diagnostics: [] }],
   };
 }
 
 function unit(order: number, cell: number, bits: number, seed: number, kidFp: number, kidQ: number): UnitResult {
   return {
     order, cell, params: { 'pipeline[0].config.bits': bits }, seed, sampler: 'ddim-2', steps: 2, samples: 4, base: 'b',
-    positions: [position('baseline', 'FP', 'fp', kidFp, 2.2), position('final', 'quant', `q${bits}`, kidQ, 2.0 + bits / 100, bits / 8)],
+    positions: [position('baseline', 'FP', 'fp', kidFp, 2.2), position('final', 'quant', `q${bits}`, kidQ, 2.0 + bits / 100, bits / 8, 10 * bits + seed)],
   };
 }
 
@@ -49,7 +49,15 @@ describe('buildTable', () => {
     expect(table.rows[2].values['kid-net'].mean).toBe(25);
     expect(table.rows[2].values['kid-net'].spread).toBeCloseTo(Math.sqrt(50), 12);
     expect(formatAggregate(table.rows[2].values['kid-net'], 3)).toBe('25.000 ± 7.071');
-    expect(table.columns.map((c) => c.title)).toEqual(['pipeline[0].config.bits', 'kid', 'class-entropy', 'size (MiB)', 'OPs (M)', 's / sample']);
+    expect(table.columns.map((c) => c.title)).toEqual(['pipeline[0].config.bits', 'kid', 'class-entropy', 'size (MiB)', 'OPs (M)', 's / sample', 'compress s']);
+  });
+
+  it('sums the pipeline steps\' wall-clock into "compress s" (absent for the FP row)', () => {
+    // bits 8: 80 and 81 s over the seeds; bits 4: 40 and 41 s.
+    expect(table.rows[0].values.compressSeconds).toBeUndefined();
+    expect(table.rows[1].values.compressSeconds.mean).toBe(80.5);
+    expect(table.rows[2].values.compressSeconds.mean).toBe(40.5);
+    expect(table.best.compressSeconds).toBe(2);
   });
 
   it('marks the best row per column by its direction, and none where all rows tie', () => {

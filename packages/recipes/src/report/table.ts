@@ -82,11 +82,15 @@ const COST_COLUMNS: ReportColumn[] = [
   { id: 'opsM', title: 'OPs (M)', kind: 'cost', better: 'lower', digits: 1 },
   { id: 'msPerCall', title: 'ms / call / sample', kind: 'cost', better: 'lower', digits: 2 },
   { id: 'secondsPerSample', title: 's / sample', kind: 'cost', better: 'lower', digits: 2 },
+  { id: 'compressSeconds', title: 'compress s', kind: 'cost', better: 'lower', digits: 0 },
 ];
 
 function positionValues(p: PositionResult): Record<string, number> {
   const v: Record<string, number> = { sizeMiB: p.efficiency.paper.sizeMiB, opsM: p.efficiency.paper.ops / 1e6, secondsPerSample: p.secondsPerSample };
   if (p.latency) v.msPerCall = p.latency.msPerCallPerSample;
+  // Wall-clock of the pipeline steps that produced the model (calibration, training); NaN when not recorded.
+  const stages = p.stages ?? [];
+  if (stages.length > 0 && stages.every((st) => Number.isFinite(st.seconds))) v.compressSeconds = stages.reduce((a, st) => a + st.seconds, 0);
   return v;
 }
 

@@ -9,6 +9,7 @@ import { markdownReport, resultsCsv } from './markdown';
 import { TrainingCurve, reportPlots, trainingPlot } from './plots';
 import { TRAIN_LOG } from '../run/model-stages';
 import { ReportTable, buildTable } from './table';
+import { diagnosticGroups } from './diagnostics';
 
 /** The training logs of the trained base models of a run (their artifacts keep `train-log.jsonl`). */
 export function trainingCurves(summary: RunSummary, storeRoot: string): TrainingCurve[] {
@@ -87,8 +88,9 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     warnings: summary.recipe.warnings,
   });
   writeFileAtomic(files.csv, resultsCsv(summary));
-  writeFileAtomic(files.markdown, markdownReport(summary, table, { grids: grids.filter((g) => g.file === 'grid.png').map(gridPath), plots: plots.map((p) => path.posix.join('plots', p.file)) }));
-  writeFileAtomic(files.html, htmlReport(summary, table, grids, plots));
+  const diagnostics = diagnosticGroups(summary);
+  writeFileAtomic(files.markdown, markdownReport(summary, table, { grids: grids.filter((g) => g.file === 'grid.png').map(gridPath), plots: plots.map((p) => path.posix.join('plots', p.file)) }, diagnostics));
+  writeFileAtomic(files.html, htmlReport(summary, table, grids, plots, diagnostics));
   const resolved = { ...summary.recipe.recipe, ...(summary.recipe.raw.ablation ? { ablation: summary.recipe.raw.ablation } : {}) };
   writeFileAtomic(path.join(dir, 'recipe.resolved.yaml'), `# ${summary.recipe.file}, with every default filled in (hash ${summary.recipe.hash})\n${stringify(resolved)}`);
   return files;

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  BitWidths, COMPRESSION_STATE_FORMAT, CompressionState, JsonValue, MethodRecord, checkCompressionState, readCheckpoint, saveCheckpoint, writeJsonAtomic,
+  BitWidths, COMPRESSION_STATE_FORMAT, CompressionState, DiagnosticTable, JsonValue, MethodRecord, checkCompressionState, readCheckpoint, saveCheckpoint, writeJsonAtomic,
 } from '@diffpress/core';
 import {
   ModelCallPolicy, PipelineModel, ShippedModelSpec, loadDiffusionModel, loadEmaWeights, modelMetadata, shippedModelSpec, shippedModelsDir, trainSpec,
@@ -12,6 +12,19 @@ import { Recipe, RecipeSampler, samplerSettings } from '../recipe/schema';
 import { ResolvedStep } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
 import { RunLog } from './progress';
+
+/** What a pipeline step cost and reported, kept beside its artifact (`stage.json`). */
+export interface StageRecord {
+  /** Method id. */
+  method: string;
+  /** Wall-clock seconds of `apply` when the artifact was produced (machine and load dependent). */
+  seconds: number;
+  /** The method's report tables. */
+  diagnostics: DiagnosticTable[];
+}
+
+/** File of a step artifact holding its {@link StageRecord}. */
+export const STAGE_RECORD = 'stage.json';
 
 /** A model at some position of a pipeline, with everything needed to sample, account and key it. */
 export interface StagedModel {
@@ -29,6 +42,8 @@ export interface StagedModel {
   bitWidths: BitWidths;
   /** Key of the base model the steps started from. */
   baseKey: string;
+  /** Cost and diagnostics of each applied step, oldest first. */
+  stages: StageRecord[];
 }
 
 /** File of a trained base-model artifact holding its training log (one JSON line per logged update). */
@@ -80,7 +95,7 @@ export async function loadBaseModel(recipe: Recipe, store: ArtifactStore, baseDi
   const where = baseModelKey(recipe, store, baseDir);
   if (where.file) {
     const m = loadDiffusionModel(where.file);
-    return { model: { id: recipe.model.id ?? m.id, unet: m.unet, schedule: m.schedule, prediction: m.prediction }, key: where.key, baseKey: where.key, history: [], bitWidths: {} };
+    return { model: { id: recipe.model.id ?? m.id, unet: m.unet, schedule: m.schedule, prediction: m.prediction }, key: where.key, baseKey: where.key, history: [], bitWidths: {}, stages: [] };
   }
   const spec = where.training as ShippedModelSpec;
   const train = recipe.model.train as NonNullable<Recipe['model']['train']>;
@@ -102,7 +117,7 @@ export async function loadBaseModel(recipe: Recipe, store: ArtifactStore, baseDi
   if (reused) log.line(`training stage: reused ${where.key.slice(0, 12)}`);
   const file = path.join(dir, 'model.safetensors');
   const m = loadDiffusionModel(file);
-  return { model: { id: spec.id, unet: m.unet, schedule: m.schedule, prediction: m.prediction }, key: where.key, baseKey: where.key, history: [], bitWidths: {} };
+  return { model: { id: spec.id, unet: m.unet, schedule: m.schedule, prediction: m.prediction }, key: where.key, baseKey: where.key, history: [], bitWidths: {}, stages: [] };
 }
 
 /** The inputs that key the output of one pipeline step. */
@@ -124,6 +139,7 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
     seed,
     sampler,
     workDir: store.workDir('model', key),
+    cacheDir: store.root,
     log: (l) => log.line(`${step.method.id}: ${l}`),
   });
   const version = step.method.version;
@@ -133,12 +149,15 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
     key,
     async (out) => {
       log.line(`pipeline[${index}] ${step.method.id}: applying`);
+      const t0 = performance.now();
       applied = await step.method.apply(ctxFor(), step.config);
-      const record: MethodRecord = { method: step.method.id, version, config: step.config as JsonValue, state: applied.state ?? null };
+      const record: StageRecord = { method: step.method.id, seconds: (performance.now() - t0) / 1000, diagnostics: applied.diagnostics ?? [] };
+      writeJsonAtomic(path.join(out, STAGE_RECORD), record);
+      const history: MethodRecord = { method: step.method.id, version, config: step.config as JsonValue, state: applied.state ?? null };
       const state: CompressionState = {
         format: COMPRESSION_STATE_FORMAT,
         base: parent.baseKey,
-        history: [...parent.history, record],
+        history: [...parent.history, history],
         bitWidths: { ...parent.bitWidths, ...(applied.bitWidths ?? {}) },
       };
       if (applied.model) saveCheckpoint(applied.model.unet, path.join(out, 'model.safetensors'), { metadata: { 'diffpress.model': applied.model.id } });
@@ -163,6 +182,8 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
       }
     }
   }
+  const stageFile = path.join(dir, STAGE_RECORD);
+  const stage: StageRecord = fs.existsSync(stageFile) ? (JSON.parse(fs.readFileSync(stageFile, 'utf8')) as StageRecord) : { method: step.method.id, seconds: NaN, diagnostics: [] };
   const policyKey = result.policy ? [parent.policyKey, `${step.method.id}@${version}:${jsonDigest(step.config)}`].filter(Boolean).join('+') : parent.policyKey;
   return {
     model: result.model ?? parent.model,
@@ -172,5 +193,6 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
     history: state.history,
     bitWidths: state.bitWidths,
     baseKey: parent.baseKey,
+    stages: [...parent.stages, stage],
   };
 }

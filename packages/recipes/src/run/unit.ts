@@ -9,7 +9,7 @@ import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
 import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
-import { StagedModel, applyStep, baseModelKey, loadBaseModel } from './model-stages';
+import { StageRecord, StagedModel, applyStep, baseModelKey, loadBaseModel } from './model-stages';
 import { RunLog } from './progress';
 
 /** Version of this package (part of every unit key: a new runner recomputes). */
@@ -47,6 +47,8 @@ export interface PositionResult {
   latency: Pick<LatencyReport, 'backend' | 'threads' | 'batchSize' | 'msPerCall' | 'msPerCallPerSample' | 'peakBytes'> | null;
   /** Measured wall-clock seconds per sample of drawing the set (summed over chunks, so independent of caching). */
   secondsPerSample: number;
+  /** The pipeline steps up to this position: their `apply` wall-clock and their report tables. */
+  stages: StageRecord[];
 }
 
 /** Everything one (cell, seed) unit produced. */
@@ -92,7 +94,7 @@ export interface UnitContext {
 }
 
 /** Format of a stored {@link UnitResult}; part of the unit key, so results of an older format are recomputed. */
-export const UNIT_RESULT_FORMAT = 2;
+export const UNIT_RESULT_FORMAT = 3;
 
 /** The key of a unit's result: the cell's recipe, the seed, the base weights and every producing version. */
 export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: ArtifactStore): string {
@@ -163,6 +165,7 @@ async function evaluatePosition(
   return {
     position, label, modelKey: staged.key, policyKey: staged.policyKey ?? null, sampleKey: set.key, rows, efficiency, latency,
     secondsPerSample: set.seconds / set.count,
+    stages: staged.stages,
   };
 }
 

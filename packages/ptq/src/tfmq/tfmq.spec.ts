@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine, seededNormalBatch } from '@diffpress/core';
+import { DiffusionStageContext, PipelineModel, checkMethodContract, sample, samplerTimes, tinyPipelineModel } from '@diffpress/diffusion';
+import { UniformQuantizer } from '../quant/quantizer';
+import { StepAwareUNet } from '../quant/step-aware';
+import { tfmq } from './tfmq';
+
+function context(model = tinyPipelineModel(1)): DiffusionStageContext {
+  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', log: () => undefined };
+}
+
+const small = { calibration: { perStep: 6 }, weights: { iters: 20, batchSize: 12 }, diagnostics: { trajectories: 2 } };
+
+function stepQuantizers(model: PipelineModel): Array<[string, UniformQuantizer]> {
+  return model.unet.namedModules().filter((e): e is [string, UniformQuantizer] => e[1] instanceof UniformQuantizer && e[1].steps != null);
+}
+
+describe('tfmq', () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+  });
+
+  it('keeps the method contract', async () => {
+    await checkMethodContract(tfmq, {
+      configs: [
+        { ...small, weights: { iters: 4, batchSize: 8 } },
+        { ...small, weights: { iters: 4, batchSize: 8 }, fscScope: 'temporal', tiar: false, keepFp: 'tfmq-reference' },
+        { ...small, weights: { iters: 4, batchSize: 8 }, activationBits: 32, diagnostics: { trajectories: 0 } },
+      ],
+    });
+  }, 240_000);
+
+  it('FSC: sampling at step i uses exactly the parameters calibrated for step i', async () => {
+    const ctx = context();
+    const fsc = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 } }));
+    const plain = await tfmq.restore(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, fsc: false }), null);
+    const [a, b] = [fsc.model, plain.model];
+    if (!a || !b || !fsc.policy) throw new Error('missing model or policy');
+    expect(a.unet).toBeInstanceOf(StepAwareUNet);
+    // Same weights (the single-range model gets the FSC model's weights; quantizer buffers are set per step below).
+    const own = b.unet.stateDict();
+    const weights = new Map([...a.unet.stateDict()].filter(([k, v]) => tf.util.arraysEqual(own.get(k)?.shape ?? [], v.shape)));
+    b.unet.loadStateDict(weights, { strict: false });
+    const perStep = stepQuantizers(a);
+    expect(perStep.length).toBeGreaterThan(10);
+    const single = new Map(b.unet.namedModules().filter((e): e is [string, UniformQuantizer] => e[1] instanceof UniformQuantizer));
+    const times = samplerTimes(ctx.model.schedule, { kind: 'ddim', steps: 4 });
+    const x = seededNormalBatch([8, 8, 1], { seed: 9, stream: 'fsc', indices: [0, 1] });
+    const outputs: Float32Array[] = [];
+    for (let i = 0; i < times.length; i++) {
+      for (const [path, q] of perStep) {
+        const twin = single.get(path);
+        if (!twin) throw new Error(`no twin for ${path}`);
+        twin.setParams({ delta: Float32Array.of(q.delta.dataSync()[i]), zero: Float32Array.of(q.zero.dataSync()[i]) });
+      }
+      const mt = tf.fill([2], ctx.model.schedule.modelTime(times[i]));
+      const viaPolicy = fsc.policy.call({ model: a.unet, z: x, t: times[i], modelTime: mt, stepIndex: i, times, indices: [0, 1], schedule: ctx.model.schedule });
+      const direct = a.unet.forward(x, mt);
+      const reference = b.unet.forward(x, mt);
+      expect(Array.from(viaPolicy.dataSync())).toEqual(Array.from(reference.dataSync()));
+      expect(Array.from(direct.dataSync())).toEqual(Array.from(reference.dataSync()));
+      outputs.push(reference.dataSync() as Float32Array);
+      tf.dispose([mt, viaPolicy, direct, reference]);
+    }
+    // The steps really have different parameters: step 0's parameters at step 3's time give another output.
+    const deltas = perStep.map(([, q]) => Array.from(q.delta.dataSync()));
+    expect(deltas.some((d) => d[0] !== d[3])).toBe(true);
+    x.dispose();
+    a.unet.dispose();
+    b.unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
+
+  it('refuses a sampler whose steps differ from the calibrated ones, and a direct call at an uncalibrated time', async () => {
+    const ctx = context();
+    const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, diagnostics: { trajectories: 0 } }));
+    const m = r.model;
+    if (!m || !r.policy) throw new Error('missing model or policy');
+    const draw = (steps: number): void => {
+      sample({ model: m.unet, schedule: m.schedule, prediction: m.prediction, shape: [8, 8, 1], count: 1, seed: 0, sampler: { kind: 'ddim', steps }, policy: r.policy })?.dispose();
+    };
+    expect(() => draw(4)).not.toThrow();
+    expect(() => draw(8)).toThrow(/calibrated per step for ddim-4 \(4 steps.*visits 8 steps/);
+    const x = tf.zeros([1, 8, 8, 1]);
+    const t = tf.tensor1d([123]);
+    expect(() => m.unet.forward(x, t)).toThrow(/model time 123 is not one of the 4 steps of ddim-4/);
+    tf.dispose([x, t]);
+    m.unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
+
+  it('TIAR brings the temporal features closer to FP than reconstructing them inside the blocks', async () => {
+    const ctx = context();
+    const minCos = async (tiar: boolean): Promise<number> => {
+      const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weightBits: 3, activationBits: 32, tiar, weights: { iters: 60, batchSize: 12, lr: 1e-2, init: 'minmax' }, diagnostics: { trajectories: 0 } }));
+      const table = r.diagnostics?.find((d) => d.id === 'tfmq.temporal-cosine-per-block');
+      r.model?.unet.dispose();
+      if (!table) throw new Error('no cosine table');
+      return table.rows.reduce((s, row) => s + (1 - (row[2] as number)), 0);
+    };
+    const withTiar = await minCos(true);
+    const without = await minCos(false);
+    expect(withTiar).toBeLessThan(without);
+    ctx.model.unet.dispose();
+  }, 120_000);
+});

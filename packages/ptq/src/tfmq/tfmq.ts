@@ -1,0 +1,99 @@
+import { JsonValue, Rng } from '@diffpress/core';
+import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel, samplerTimes } from '@diffpress/diffusion';
+import { samplerLabel } from '@diffpress/eval';
+import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
+import { calibrationSpec, resolveKeepFp } from '../common/config';
+import { PhaseContext, reconstructWeights, reconstructionTable } from '../common/phases';
+import { PhaseTimer, quantizedPipelineModel, samplerConfig, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
+import { CalibratedSteps, StepAwareUNet, perStepPolicy } from '../quant/step-aware';
+import { UnitReport } from '../recon/reconstruct';
+import { reconstructionUnits } from '../recon/units';
+import { TfmqConfig, tfmqConfig } from './config';
+import { TIB_LAYERS, reconstructTib } from './tiar';
+
+/** The sampler steps of the stage, which FSC calibrates for. */
+function stageSteps(ctx: DiffusionStageContext): CalibratedSteps {
+  const sampler = samplerConfig(ctx.sampler);
+  const times = samplerTimes(ctx.model.schedule, sampler);
+  return { label: samplerLabel(sampler), times, modelTimes: times.map((t) => ctx.model.schedule.modelTime(t)) };
+}
+
+function spec(config: TfmqConfig, steps: CalibratedSteps | null): QuantizeUNetSpec {
+  return {
+    weightBits: config.weightBits, activationBits: config.activationBits, softmaxBits: config.softmaxBits ?? config.activationBits,
+    split: config.split, keepFp: resolveKeepFp(config.keepFp),
+    perStep: steps ? { steps, scope: config.fscScope } : undefined,
+  };
+}
+
+/** Whether the config keeps per-step activation parameters. */
+function perStep(config: TfmqConfig): boolean {
+  return config.fsc && config.activationBits < 32;
+}
+
+function result(parent: PipelineModel, q: ReturnType<typeof quantizeUNet>): DiffusionStageResult {
+  const model = quantizedPipelineModel(parent, q, 'tfmq');
+  return { model, bitWidths: q.bitWidths, policy: q.unet instanceof StepAwareUNet ? perStepPolicy(q.unet) : undefined };
+}
+
+async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<DiffusionStageResult> {
+  const timer = new PhaseTimer();
+  const set = timer.run('calibration set', () => stageCalibrationSet(ctx, calibrationSpec(config.calibration)));
+  const steps = perStep(config) ? stageSteps(ctx) : null;
+  const q = quantizeUNet(ctx.model.unet, spec(config, steps));
+  const rng = new Rng(ctx.seed, 'tfmq');
+  const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
+  timer.run('weight init', () => initWeightQuantizers(q, config.weights.init));
+  const reports: UnitReport[] = [];
+  if (config.tiar && config.weights.iters > 0) {
+    const times = [...new Set(Array.from(set.modelTimes))].sort((a, b) => b - a);
+    reports.push(timer.run('TIAR (temporal information block)', () => reconstructTib(q, times, config.weights, rng.fork('tiar'), ctx.log)));
+  }
+  // With TIAR, the temporal layers are done and frozen; without it they are reconstructed with their blocks (BRECQ).
+  const units = reconstructionUnits(q.unet, q, config.tiar ? TIB_LAYERS : []);
+  reports.push(...timer.run('weight reconstruction', () => reconstructWeights(phase, units, config.weights)));
+  if (config.activationBits < 32) {
+    timer.run(steps ? `activation ranges per step (FSC, ${config.fscScope})` : 'activation ranges (EMA min-max)', () =>
+      calibrateActivations(q.unet, q, set, { init: 'ema', momentum: config.activations.momentum, rng: rng.fork('activations') }),
+    );
+  }
+  releaseFpWeights(q);
+  setQuantState(q, { weights: true, activations: true });
+  const out = result(ctx.model, q);
+  const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
+    trajectories: config.diagnostics.trajectories, policy: out.policy, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
+  });
+  ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.phases.reduce((s, [, v]) => s + v, 0).toFixed(0)} s`);
+  return { ...out, state: steps ? ({ steps } as unknown as JsonValue) : null, diagnostics };
+}
+
+/**
+ * `tfmq` — TFMQ-DM (Huang et al., CVPR 2024; ptq spec §4): the temporal information block (time MLP and every
+ * residual block's time projection) is reconstructed first as one unit (TIAR), the other units by BRECQ + AdaRound
+ * with those projections frozen, and activation ranges are calibrated by EMA min-max, with one (Δ, z) per sampler
+ * step under finite set calibration (FSC). Sampling through its policy picks each step's parameters; a sampler
+ * whose steps differ from the calibrated ones is refused.
+ *
+ * @example
+ * ```yaml
+ * pipeline:
+ *   - method: tfmq
+ *     config: { weightBits: 4, activationBits: 8, fscScope: temporal }
+ * ```
+ */
+export const tfmq: DiffusionMethod<TfmqConfig> = {
+  id: 'tfmq',
+  family: 'ptq',
+  version: '0.1.0',
+  description: 'TFMQ-DM: temporal-feature aware reconstruction (TIAR) and per-step activation ranges (FSC)',
+  paper: { title: 'TFMQ-DM: Temporal Feature Maintenance Quantization for Diffusion Models', arxiv: '2311.16503' },
+  config: tfmqConfig,
+  compatibility: { conflictsWith: ['ptq-naive', 'q-diffusion'] },
+  apply,
+  restore: async (ctx, config, state) => {
+    const saved = (state as { steps?: CalibratedSteps } | null)?.steps ?? null;
+    const steps = perStep(config) ? (saved ?? stageSteps(ctx)) : null;
+    return result(ctx.model, quantizeUNet(ctx.model.unet, spec(config, steps)));
+  },
+};
