@@ -40,12 +40,14 @@ describe('experiments validate', () => {
 
   it('accepts every shipped recipe, the default included', () => {
     const dir = path.dirname(DEFAULT_RECIPE);
-    const shipped = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
+    const shipped = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
     expect(shipped).toContain(DEFAULT_RECIPE);
+    expect(shipped).toContain(path.join(dir, 'ptq', 'methods-bits.yaml'));
     const io = capture();
     expect(validateCommand(shipped, io)).toBe(0);
     expect(io.errLines).toEqual([]);
-    expect(io.outLines).toContain(`${DEFAULT_RECIPE}: valid (5 cells × 1 seed)`);
+    expect(io.outLines).toContain(`${DEFAULT_RECIPE}: valid (10 cells × 1 seed)`);
+    expect(io.outLines).toContain(`${path.join(dir, 'ptq', 'methods-bits.yaml')}: valid (9 cells × 3 seeds)`);
   });
 
   it('asks for files when given none', () => {

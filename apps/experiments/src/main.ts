@@ -31,7 +31,7 @@ async function main(): Promise<number> {
     .command('run', 'run a recipe once (its ablation section ignored)', runOptions, async (a) => {
       code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, worker: a.worker }, consoleIo);
     })
-    .command('ablation', 'run every cell of a recipe ablation (default recipe: the sampler ablation)', runOptions, async (a) => {
+    .command('ablation', 'run every cell of a recipe ablation (default recipe: samplers and PTQ methods on the shipped ε-model)', runOptions, async (a) => {
       code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, worker: a.worker }, consoleIo);
     })
     .command(

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '@diffpress/core';
-import { DiffusionStageContext, checkMethodContract, tinyPipelineModel } from '@diffpress/diffusion';
+import { DiffusionStageContext, checkMethodContract, tinyPipelineModel, unetLayerInventory } from '@diffpress/diffusion';
+import { accountEfficiency } from '@diffpress/eval';
 import { QuantLayer } from '../quant/layers';
 import { ptqNaive } from './ptq-naive';
 
@@ -24,19 +25,19 @@ describe('ptq-naive', () => {
     if (!unet) throw new Error('no model');
     const layer = unet.getModule('down.0.res.0.conv1');
     expect(layer).toBeInstanceOf(QuantLayer);
-    const q = layer as QuantLayer;
-    const w = q.effectiveWeight();
+    const ql = layer as QuantLayer;
+    const w = ql.effectiveWeight();
     const values = w.dataSync();
     const out = w.shape[3] as number;
-    const fp = q.layer.weight.dataSync();
+    const fpw = ql.layer.weight.dataSync();
     for (let c = 0; c < out; c++) {
       const levels = new Set<number>();
       let mn = Infinity;
       let mx = -Infinity;
       for (let i = c; i < values.length; i += out) {
         levels.add(Math.round(values[i] * 1e6));
-        mn = Math.min(mn, fp[i]);
-        mx = Math.max(mx, fp[i]);
+        mn = Math.min(mn, fpw[i]);
+        mx = Math.max(mx, fpw[i]);
       }
       expect(levels.size).toBeLessThanOrEqual(4);
       // Min-max: the grid reaches both ends of the (0-widened) range to within half a step.
@@ -46,6 +47,13 @@ describe('ptq-naive', () => {
     expect(result.bitWidths?.['down.0.res.0.conv1']).toEqual({ weightBits: 2, activationBits: 8 });
     expect(result.bitWidths?.['stem']).toEqual({ weightBits: 2, activationBits: 8 });
     expect(result.bitWidths?.['down.1.attn.0.qk']).toEqual({ weightBits: 8, activationBits: 8 });
+    // Every bit-width entry names a layer of the accounting inventory, so each one is priced.
+    const inventory = new Set(unetLayerInventory(unet.plan).map((l) => l.path));
+    Object.keys(result.bitWidths ?? {}).forEach((k) => expect(inventory).toContain(k));
+    const fp = accountEfficiency(unetLayerInventory(unet.plan), {});
+    const q = accountEfficiency(unetLayerInventory(unet.plan), { bits: new Map(Object.entries(result.bitWidths ?? {})) });
+    expect(q.sizeBytes).toBeLessThan(fp.sizeBytes / 4);
+    expect(q.ops).toBeLessThan(fp.ops);
     // The parent is untouched.
     expect(ctx.model.unet.getModule('down.0.res.0.conv1')).not.toBeInstanceOf(QuantLayer);
     w.dispose();

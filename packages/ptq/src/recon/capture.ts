@@ -103,3 +103,65 @@ export function captureRows(
   if (!out) throw new Error('captureRows: no rows');
   return out;
 }
+
+/** Runs the module it stands in for and keeps a host copy of each output. */
+class Recorder extends Module<tf.Tensor[], tf.Tensor> {
+  readonly outputs: HostTensor[] = [];
+
+  constructor(private readonly inner: AnyModule) {
+    super();
+  }
+
+  forward(...args: tf.Tensor[]): tf.Tensor {
+    const y = (this.inner as unknown as Module<tf.Tensor[], tf.Tensor>).forward(...args);
+    this.outputs.push({ data: y.dataSync() as Float32Array, shape: y.shape.slice(1) });
+    return y;
+  }
+}
+
+/**
+ * The outputs of several modules for all `rows` rows from full forward passes (`batchSize` rows at a time): one pass
+ * serves every unit, where {@link captureRows} would stop at one. The FP targets of a block reconstruction are
+ * taken this way once and reused by every unit and phase.
+ */
+export function captureOutputs(
+  unet: UNet,
+  paths: readonly string[],
+  rows: number,
+  batch: (indices: number[]) => { x: tf.Tensor; t: tf.Tensor },
+  batchSize: number,
+): Map<string, HostTensor> {
+  const recorders = paths.map((p) => {
+    const original = unet.getModule(p);
+    const rec = new Recorder(original);
+    unet.replace(p, rec as unknown as AnyModule);
+    return { path: p, original, rec };
+  });
+  try {
+    for (let start = 0; start < rows; start += batchSize) {
+      const indices = Array.from({ length: Math.min(batchSize, rows - start) }, (_, i) => start + i);
+      const { x, t } = batch(indices);
+      try {
+        tf.dispose(unet.forward(x, t));
+      } finally {
+        tf.dispose([x, t]);
+      }
+    }
+  } finally {
+    for (const r of recorders) unet.replace(r.path, r.original);
+  }
+  const out = new Map<string, HostTensor>();
+  for (const { path, rec } of recorders) {
+    if (rec.outputs.length === 0) throw new Error(`captureOutputs: the forward pass never reached '${path}'`);
+    const shape = rec.outputs[0].shape;
+    const per = rowSize(rec.outputs[0]);
+    const data = new Float32Array(rows * per);
+    let at = 0;
+    for (const o of rec.outputs) {
+      data.set(o.data, at);
+      at += o.data.length;
+    }
+    out.set(path, { data, shape });
+  }
+  return out;
+}

@@ -4,6 +4,7 @@ import { tinyPipelineModel } from '@diffpress/diffusion';
 import { CalibrationSet, calibrationBatch, calibrationSet } from '../calibration/calibration-set';
 import { initWeightQuantizers } from '../common/calibrate';
 import { KEEP_FP_PRESETS, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
+import { captureOutputs, captureRows } from './capture';
 import { reconstructUnit, reconstructionLoss } from './reconstruct';
 import { reconstructionUnits } from './units';
 
@@ -69,6 +70,19 @@ describe('reconstructUnit', () => {
     expect(recomputed.loss).toBe(cached.loss);
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
+
+  it('one forward pass captures every unit\'s output exactly as a capture stopped at each unit', () => {
+    const model = tinyPipelineModel(2);
+    const paths = ['time', 'stem', 'down.0.res.0', 'down.1.attn.0', 'up.0.res.1', 'out.conv'];
+    const source = (idx: number[]): ReturnType<typeof calibrationBatch> => calibrationBatch(set, idx);
+    const all = captureOutputs(model.unet, paths, set.rows, source, 7);
+    for (const p of paths) {
+      const [one] = captureRows(model.unet, p, set.rows, source, 'output', 5);
+      expect(all.get(p)?.shape).toEqual(one.shape);
+      expect(Array.from(all.get(p)?.data ?? [])).toEqual(Array.from(one.data));
+    }
+    model.unet.dispose();
+  });
 
   it('leaves hard-rounded weights on the quantizer grid and lowers the unit loss', () => {
     const model = tinyPipelineModel(2);

@@ -44,6 +44,11 @@ export interface ReconOptions {
   cacheLimitBytes?: number;
   /** Mini-batch sampling generator. */
   rng: Rng;
+  /**
+   * The FP output of this unit for all rows, when already captured (see `captureOutputs`); used in cached mode
+   * instead of capturing it again.
+   */
+  targets?: HostTensor;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -58,8 +63,10 @@ export interface UnitReport {
   lossEnd: number;
   /** Whether inputs were cached (false: recomputed per mini-batch). */
   cached: boolean;
-  /** Wall-clock seconds. */
+  /** Wall-clock seconds, all in. */
   seconds: number;
+  /** Of which capturing the cached inputs and targets. */
+  captureSeconds: number;
 }
 
 /** Calibration rows as network inputs. */
@@ -103,7 +110,7 @@ function unitData(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'attentions'>, u
       }
     };
     const inputs = all(state, 'inputs');
-    const [target] = all({ weights: false, activations: false }, 'output');
+    const [target] = options.targets ? [options.targets] : all({ weights: false, activations: false }, 'output');
     return { cached: true, batch: (indices) => ({ inputs: inputs.map((h) => hostRows(h, indices)), target: hostRows(target, indices) }) };
   }
   options.log?.(`${unit.path}: inputs of ${rows} rows would take ${(bytes / 2 ** 20).toFixed(0)} MiB; recomputing them per mini-batch`);
@@ -134,6 +141,7 @@ export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'a
   const state = captureState(options.phase);
   setQuantState(q, state);
   const data = unitData(unet, q, unit, rows, source, options);
+  const captureSeconds = (performance.now() - t0) / 1000;
   const module = unet.getModule(unit.path) as unknown as Module<tf.Tensor[], tf.Tensor>;
   const schedule: AdaRoundSchedule = { iters: options.iters, ...options.beta };
   const lambda = options.lambda ?? 0.01;
@@ -176,6 +184,6 @@ export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'a
     else vars.forEach((v) => (v.trainable = false));
   }
   const seconds = (performance.now() - t0) / 1000;
-  options.log?.(`${unit.path}: ${options.phase} ${options.iters} steps, loss ${lossStart.toPrecision(3)} → ${lossEnd.toPrecision(3)} (${seconds.toFixed(1)} s${data.cached ? '' : ', recomputed inputs'})`);
-  return { path: unit.path, lossStart, lossEnd, cached: data.cached, seconds };
+  options.log?.(`${unit.path}: ${options.phase} ${options.iters} steps, loss ${lossStart.toPrecision(3)} → ${lossEnd.toPrecision(3)} (${seconds.toFixed(1)} s, capture ${captureSeconds.toFixed(1)} s${data.cached ? '' : ', recomputed inputs'})`);
+  return { path: unit.path, lossStart, lossEnd, cached: data.cached, seconds, captureSeconds };
 }

@@ -67,5 +67,5 @@ export function reconstructTib(q: QuantizedUNet, modelTimes: readonly number[], 
   }
   const seconds = (performance.now() - t0) / 1000;
   log(`TIAR: ${layers.length} temporal layers, ${modelTimes.length} times, ${s.iters} steps, loss ${lossStart.toPrecision(3)} → ${lossEnd.toPrecision(3)} (${seconds.toFixed(1)} s)`);
-  return { path: 'tib', lossStart, lossEnd, cached: true, seconds };
+  return { path: 'tib', lossStart, lossEnd, cached: true, seconds, captureSeconds: 0 };
 }

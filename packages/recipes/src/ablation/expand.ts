@@ -8,13 +8,15 @@ export interface AxisSpec {
   values: unknown[];
   /** Column name (default: the path). */
   name?: string;
+  /** Display names of the values (one per value); the cell's params show these instead of the values. */
+  labels?: string[];
 }
 
 /** One cell of an ablation: the recipe with one value per axis set. */
 export interface AblationCell {
   /** Position in the expansion (grid: the first axis varies slowest). */
   index: number;
-  /** Axis values by axis name, in axis order. */
+  /** Axis values by axis name, in axis order (an axis's label instead of its value when it has labels). */
   params: Record<string, unknown>;
   /** The recipe of this cell as plain data: the axis values set and the `ablation` section removed. */
   raw: Record<string, unknown>;
@@ -69,6 +71,9 @@ export function expandAblation(
   const names = axes.map((a) => a.name ?? a.path);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) problems.push({ axis: -1, message: `two axes are named '${dup}'; give them distinct names` });
+  axes.forEach((a, i) => {
+    if (a.labels && a.labels.length !== a.values.length) problems.push({ axis: i, message: `${a.labels.length} labels for ${a.values.length} values` });
+  });
   if (mode === 'zip' && axes.some((a) => a.values.length !== axes[0].values.length)) {
     problems.push({ axis: -1, message: `zip needs axes of equal length, got ${axes.map((a) => a.values.length).join(', ')} values` });
   }
@@ -97,7 +102,7 @@ export function expandAblation(
       if (failed) return;
       try {
         cellRaw = setPath(cellRaw, parsed[i], axes[i].values[j]);
-        params[names[i]] = axes[i].values[j];
+        params[names[i]] = axes[i].labels ? axes[i].labels[j] : axes[i].values[j];
       } catch (err) {
         problems.push({ axis: i, value: j, message: (err as Error).message });
         failed = true;

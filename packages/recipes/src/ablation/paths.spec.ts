@@ -27,4 +27,10 @@ describe('recipe paths', () => {
     expect(() => setPath(r, ['pipeline', 1], {})).toThrow(/past the end/);
     expect(() => setPath(r, ['sample', 'steps', 'x'], 1)).toThrow(/sample.steps is not an object or list/);
   });
+
+  it('removes an object key for a null value (so an axis can drop the pipeline)', () => {
+    const r = { sample: { steps: 10 }, pipeline: [{ method: 'x' }] };
+    expect(setPath(r, ['pipeline'], null)).toEqual({ sample: { steps: 10 } });
+    expect(r.pipeline).toHaveLength(1);
+  });
 });

@@ -52,6 +52,7 @@ export function getPath(root: unknown, path: readonly PathSegment[]): unknown {
 
 /**
  * A deep copy of `root` with `value` at `path`; intermediate objects are created as needed, arrays must exist.
+ * `null` removes an object key instead (an ablation value `null` for `pipeline` evaluates the base model alone).
  *
  * @throws Error when the path runs through a scalar or indexes past the end of an array.
  */
@@ -61,7 +62,8 @@ export function setPath<T>(root: T, path: readonly PathSegment[], value: unknown
   path.forEach((seg, i) => {
     if (i === path.length - 1) {
       if (Array.isArray(v) && (typeof seg !== 'number' || seg >= v.length)) throw new Error(`${formatPath(path)}: index ${String(seg)} is past the end of the list`);
-      v[seg] = structuredClone(value);
+      if (value === null && !Array.isArray(v)) delete v[seg];
+      else v[seg] = structuredClone(value);
       return;
     }
     let next = v[seg];

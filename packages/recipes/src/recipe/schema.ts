@@ -70,6 +70,7 @@ const axisSchema = z.strictObject({
   path: z.string().min(1).describe('dotted recipe path, e.g. sample.steps or pipeline[0].config.bits'),
   values: z.array(z.unknown()).min(1).describe('values of the axis'),
   name: z.string().optional().describe('column name in the report (default: the path)'),
+  labels: z.array(z.string()).optional().describe('display names of the values in reports, one per value (e.g. for whole pipeline steps)'),
 });
 
 /** Ablation section. */
@@ -179,6 +180,8 @@ export interface RecipeAxis {
   values: unknown[];
   /** Column name (default: the path). */
   name?: string;
+  /** Display names of the values in reports (one per value). */
+  labels?: string[];
 }
 
 /** The ablation section. */

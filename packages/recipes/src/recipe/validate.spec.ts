@@ -76,6 +76,7 @@ describe('validateRecipeText', () => {
     ['an axis into a method config key that does not exist', `${GOOD}ablation:\n  axes:\n    - path: pipeline[1].config.bitz\n      values: [2, 4]\n`, "ablation.axes[0].path: 'pipeline[1].config.bitz' is not a path of this recipe — did you mean 'pipeline[1].config.bits'?"],
     ['an axis past the pipeline', `${GOOD}ablation:\n  axes:\n    - path: pipeline[5].config.bits\n      values: [2, 4]\n`, "ablation.axes[0].path: 'pipeline[5].config.bits' is not a path of this recipe"],
     ['zip of unequal axes', `${GOOD}ablation:\n  mode: zip\n  axes:\n    - path: sample.steps\n      values: [10, 20]\n    - path: sample.kind\n      values: [ddim]\n`, 'ablation: zip needs axes of equal length, got 2, 1 values'],
+    ['labels that do not match the values', `${GOOD}ablation:\n  axes:\n    - path: sample.steps\n      values: [10, 20]\n      labels: [ten]\n`, 'ablation.axes[0]: 1 labels for 2 values'],
     ['not a mapping', '- a\n- b\n', 'r.yaml:1:1: a recipe is a mapping of sections (name, model, sample, eval, …), found a list'],
     ['a missing section', GOOD.replace(/sample:\n {2}kind: ddim\n {2}steps: 20\n/, ''), 'r.yaml:1:1: sample: expected an object, found nothing (the key is missing)'],
   ])('%s', (_what, text, message) => {
@@ -107,6 +108,21 @@ describe('validateRecipeText', () => {
     // All cells invalid is an error.
     const none = `${GOOD}ablation:\n  axes:\n    - path: sample.steps\n      values: [0, -1]\n`;
     expect(errors(none)).toContain('r.yaml:14:1: ablation: none of the 2 cells is valid (see the warnings)');
+  });
+
+  it('varies whole pipeline steps by an axis on pipeline[i], shown by their labels', () => {
+    const text = `${GOOD}ablation:\n  axes:\n    - path: pipeline[1]\n      name: step\n      labels: [q4, q8]\n      values:\n        - { method: fake-quant, config: { bits: 4 } }\n        - { method: fake-quant, config: { bits: 8 } }\n`;
+    const { result, problems } = validateRecipeText(text, 'r.yaml', { registry });
+    expect(problems).toEqual([]);
+    expect(must(result).cells.map((c) => c.params)).toEqual([{ step: 'q4' }, { step: 'q8' }]);
+    expect(must(result).cells.map((c) => (c.steps[1].config as { bits: number }).bits)).toEqual([4, 8]);
+  });
+
+  it('an axis value null on pipeline evaluates the base model alone in that cell', () => {
+    const text = `${GOOD}ablation:\n  mode: zip\n  axes:\n    - path: pipeline\n      name: method\n      labels: [FP, distilled]\n      values: [null, [{ method: fake-distill }]]\n    - path: sample.steps\n      values: [10, 20]\n`;
+    const { result, problems } = validateRecipeText(text, 'r.yaml', { registry });
+    expect(problems).toEqual([]);
+    expect(must(result).cells.map((c) => [c.steps.length, c.recipe.sample.steps])).toEqual([[0, 10], [1, 20]]);
   });
 
   it('loadRecipe reads files, throws RecipeError with all problems, and touches no tensors', () => {

@@ -67,6 +67,13 @@ describe('buildTable', () => {
     expect(table.best.opsM).toBeUndefined();
   });
 
+  it('keeps FP rows free of pipeline axes whatever they are named', () => {
+    const named = results.map((u) => ({ ...u, params: { method: u.params['pipeline[0].config.bits'] === 8 ? 'q8' : 'q4' } }));
+    const withAxes = { cells: [{ params: { method: 'q8' } }], recipe: { ablation: { mode: 'grid', axes: [{ path: 'pipeline[0]', name: 'method', values: [] }] } } } as unknown as ValidatedRecipe;
+    const t = buildTable({ recipe: withAxes, results: named, floor: [] } as unknown as RunSummary);
+    expect(t.rows.map((r) => [r.kind, r.params])).toEqual([['fp', {}], ['compressed', { method: 'q8' }], ['compressed', { method: 'q4' }]]);
+  });
+
   it('with one seed shows the metric’s own standard error', () => {
     const one = buildTable({ recipe, results: [results[0]], floor: [] } as unknown as RunSummary);
     expect(one.rows[0].values['kid-net']).toEqual({ mean: 10, spread: 0.5, spreadKind: 'stderr', n: 1 });

@@ -94,9 +94,19 @@ function positionValues(p: PositionResult): Record<string, number> {
   return v;
 }
 
-/** Params of an FP row: only the axes that change the FP model or its sampling (not the pipeline's). */
-function fpParams(params: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(params).filter(([k]) => !k.startsWith('pipeline')));
+/** Params of an FP row: only the axes that change the FP model or its sampling (not those of the pipeline). */
+function fpParams(params: Record<string, unknown>, pipelineAxes: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => !pipelineAxes.has(k)));
+}
+
+/** Names of the axes that vary the pipeline (by their path, whatever they are called). */
+function pipelineAxisNames(summary: Pick<RunSummary, 'recipe'>): Set<string> {
+  const axes = summary.recipe.recipe?.ablation?.axes ?? [];
+  const names = axes.filter((a) => a.path.startsWith('pipeline')).map((a) => a.name ?? a.path);
+  // Without the recipe's axes (hand-built summaries), fall back to the default names, which are the paths.
+  const first = summary.recipe.cells[0]?.params ?? {};
+  for (const k of Object.keys(first)) if (k.startsWith('pipeline')) names.push(k);
+  return new Set(names);
 }
 
 /**
@@ -105,10 +115,11 @@ function fpParams(params: Record<string, unknown>): Record<string, unknown> {
  */
 export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'recipe'>): ReportTable {
   const axisNames = summary.recipe.cells[0] ? Object.keys(summary.recipe.cells[0].params) : [];
+  const pipelineAxes = pipelineAxisNames(summary);
   const groups = new Map<string, { unit: UnitResult; positions: PositionResult[]; seeds: Set<number> }>();
   for (const unit of summary.results) {
     for (const p of unit.positions) {
-      const params = p.position === 'baseline' ? fpParams(unit.params) : unit.params;
+      const params = p.position === 'baseline' ? fpParams(unit.params, pipelineAxes) : unit.params;
       const id = p.position === 'baseline' ? `fp ${p.modelKey} ${unit.sampler} ${unit.samples} ${JSON.stringify(params)}` : `${unit.cell} ${p.position}`;
       const g = groups.get(id) ?? { unit, positions: [], seeds: new Set<number>() };
       // A shared FP evaluation appears in every cell's unit; each seed counts once.
@@ -135,7 +146,7 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
     const first = positions[0];
     const fp = first.position === 'baseline';
     rows.push({
-      kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams(unit.params) : unit.params,
+      kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams(unit.params, pipelineAxes) : unit.params,
       sampler: unit.sampler, samples: unit.samples, values, sampleKey: first.sampleKey, steps: unit.steps,
     });
   }

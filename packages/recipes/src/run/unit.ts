@@ -134,9 +134,12 @@ async function evaluatePosition(
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
     onStepProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
   });
-  const paired = ev.metrics.some((m) => METRICS[m]?.input === 'paired');
-  const rows = await evaluate(staged.model, {
-    metrics: ev.metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
+  // Paired metrics compare a model with the FP model; for the FP model itself they are 0 by definition, so they are
+  // left out of its row instead of spending two sampling passes on it.
+  const metrics = staged === base ? ev.metrics.filter((m) => METRICS[m]?.input !== 'paired') : ev.metrics;
+  const paired = metrics.some((m) => METRICS[m]?.input === 'paired');
+  const rows = metrics.length === 0 ? [] : await evaluate(staged.model, {
+    metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, policy: staged.policy, policyKey: staged.policyKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
     pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
   });
