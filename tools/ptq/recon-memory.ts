@@ -7,7 +7,7 @@
  * weights (AdaRound) then activation step sizes — for `--iters` steps at `--batch` rows. Prints the wasm heap size
  * (the heap only grows, so its size afterwards is the peak), the peak of live tensor bytes, and seconds per step.
  *
- *   node -r ts-node/register -r tsconfig-paths/register tools/ptq/recon-memory.ts --model=unet-mnist-s-eps --batch=32 --iters=20
+ *   npx nx run tools:ptq-recon-memory --args="--model=unet-mnist-s-v --batch=16 --iters=20"
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, Rng, initEngine } from '@diffpress/core';

@@ -17,5 +17,6 @@ export * from './report/markdown';
 export * from './report/plots';
 export * from './report/grids';
 export * from './report/html';
+export * from './report/diagnostics';
 export * from './report/write';
 export * from './report/merge';

@@ -236,8 +236,16 @@ export function calibrationSet(options: CalibrationSetOptions): CalibrationSet {
   }
 }
 
-/** Rows `indices` of a calibration set as tensors `x [n, ...shape]` and model times `[n]` (the caller disposes). */
-export function calibrationBatch(set: CalibrationSet, indices: readonly number[]): { x: tf.Tensor; t: tf.Tensor } {
+/** Network inputs of a batch of calibration rows. */
+export interface CalibrationBatch {
+  /** Noisy inputs `[n, ...sampleShape]`. */
+  x: tf.Tensor;
+  /** Model times `[n]`. */
+  t: tf.Tensor;
+}
+
+/** Rows `indices` of a calibration set as tensors (the caller disposes). */
+export function calibrationBatch(set: CalibrationSet, indices: readonly number[]): CalibrationBatch {
   const per = set.sampleShape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(indices.length * per);
   const t = new Float32Array(indices.length);

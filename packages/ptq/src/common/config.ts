@@ -2,14 +2,59 @@ import { z } from 'zod';
 import { CALIBRATION_STRATEGIES, CalibrationSpec, CalibrationStrategy } from '../calibration/calibration-set';
 import { KEEP_FP_PRESETS, KeepFpPreset, KeepFpSets } from '../quant/quantize-unet';
 
-/** Weight bits: 2…8 (ptq spec). */
-export const weightBitsSchema = z.number().int().min(2).max(8);
-
-/** Activation bits: 4…16, or 32 for FP activations (weight-only quantization, "A32"). */
-export const activationBitsSchema = z.union([z.number().int().min(4).max(16), z.literal(32)]);
+/** Where calibration data comes from and how much (see `calibrationPlan`). */
+export interface CalibrationSetting {
+  /** Strategy. */
+  strategy: CalibrationStrategy;
+  /** Steps taken by `uniform` (and the most `first`/`last` take). */
+  steps: number;
+  /** Share of the trajectory `first`/`last` draw from. */
+  fraction: number;
+  /** Step index of `single` (default: the middle step). */
+  step?: number;
+  /** Samples per chosen step (trajectories drawn). */
+  perStep: number;
+}
 
 /** Layers kept FP: a preset name or explicit globs. */
-export const keepFpSchema = z.union([
+export type KeepFpSetting = KeepFpPreset | KeepFpSets;
+
+/** The report tables a method adds. */
+export interface DiagnosticsSetting {
+  /** Trajectories of the teacher-forced per-step ε-MSE table (0: skip it). */
+  trajectories: number;
+}
+
+/** AdaRound + BRECQ weight-reconstruction settings (ptq spec §1, §3.2). */
+export interface WeightReconSetting {
+  /** Per-channel range init before AdaRound. */
+  init: 'minmax' | 'mse';
+  /** Optimisation steps per unit (paper: 20 000; 0 = round-to-nearest on the initial grid). */
+  iters: number;
+  /** Calibration rows per step. */
+  batchSize: number;
+  /** Adam learning rate of the rounding variables α. */
+  lr: number;
+  /** Weight λ of the rounding regulariser. */
+  lambda: number;
+  /** Share of the steps with the regulariser off and β at `betaStart`. */
+  warmup: number;
+  /** β at the end of the warm-up. */
+  betaStart: number;
+  /** β at the last step. */
+  betaEnd: number;
+  /** Exponent of the reconstruction loss. */
+  p: number;
+}
+
+/** Weight bits: 2…8 (ptq spec). */
+export const weightBitsSchema: z.ZodType<number> = z.number().int().min(2).max(8);
+
+/** Activation bits: 4…16, or 32 for FP activations (weight-only quantization, "A32"). */
+export const activationBitsSchema: z.ZodType<number> = z.union([z.number().int().min(4).max(16), z.literal(32)]);
+
+/** Schema of {@link KeepFpSetting}. */
+export const keepFpSchema: z.ZodType<KeepFpSetting> = z.union([
   z.enum(['none', 'tfmq', 'tfmq-reference']),
   z.strictObject({
     layers: z.array(z.string()).default([]).describe('module-path globs whose weights and inputs stay FP'),
@@ -18,12 +63,12 @@ export const keepFpSchema = z.union([
 ]);
 
 /** The globs a `keepFp` setting stands for. */
-export function resolveKeepFp(value: z.output<typeof keepFpSchema>): KeepFpSets {
-  return typeof value === 'string' ? KEEP_FP_PRESETS[value as KeepFpPreset] : value;
+export function resolveKeepFp(value: KeepFpSetting): KeepFpSets {
+  return typeof value === 'string' ? KEEP_FP_PRESETS[value] : value;
 }
 
 /** A calibration-set schema whose strategy and sizes default to `defaults`. */
-export function calibrationSchema(defaults: { strategy: CalibrationStrategy; steps: number; perStep: number }) {
+export function calibrationSchema(defaults: Pick<CalibrationSetting, 'strategy' | 'steps' | 'perStep'>): z.ZodType<CalibrationSetting> {
   return z
     .strictObject({
       strategy: z.enum(CALIBRATION_STRATEGIES as [CalibrationStrategy, ...CalibrationStrategy[]]).default(defaults.strategy).describe('which sampler steps the data comes from'),
@@ -36,23 +81,26 @@ export function calibrationSchema(defaults: { strategy: CalibrationStrategy; ste
 }
 
 /** A parsed calibration setting as the calibration-set builder takes it. */
-export function calibrationSpec(c: { strategy: CalibrationStrategy; steps: number; fraction: number; step?: number; perStep: number }): CalibrationSpec {
+export function calibrationSpec(c: CalibrationSetting): CalibrationSpec {
   return { strategy: c.strategy, steps: c.steps, fraction: c.fraction, step: c.step, perStep: c.perStep };
 }
 
-/** Settings every method of the package shares. */
-export const commonFields = {
-  softmaxBits: z.union([z.number().int().min(4).max(16), z.literal(32)]).optional().describe('bits of the attention softmax output (default: activationBits)'),
-  diagnostics: z
-    .strictObject({
-      trajectories: z.number().int().min(0).max(1024).default(16).describe('trajectories of the teacher-forced per-step ε-MSE diagnostic (0: skip it)'),
-    })
-    .prefault({})
-    .describe('diagnostics added to the run report'),
-};
+/** Bits of the attention softmax output (default: the activation bits). */
+export const softmaxBitsSchema: z.ZodType<number | undefined> = z
+  .union([z.number().int().min(4).max(16), z.literal(32)])
+  .optional()
+  .describe('bits of the attention softmax output (default: activationBits)');
 
-/** AdaRound + BRECQ weight reconstruction settings (ptq spec §1, §3.2). */
-export const weightReconSchema = z
+/** Schema of {@link DiagnosticsSetting}. */
+export const diagnosticsSchema: z.ZodType<DiagnosticsSetting> = z
+  .strictObject({
+    trajectories: z.number().int().min(0).max(1024).default(16).describe('trajectories of the teacher-forced per-step ε-MSE diagnostic (0: skip it)'),
+  })
+  .prefault({})
+  .describe('diagnostics added to the run report');
+
+/** Schema of {@link WeightReconSetting}. */
+export const weightReconSchema: z.ZodType<WeightReconSetting> = z
   .strictObject({
     init: z.enum(['minmax', 'mse']).default('mse').describe('per-channel range init before AdaRound'),
     iters: z.number().int().min(0).max(100_000).default(500).describe('optimisation steps per unit (paper: 20 000; 0 = round-to-nearest)'),

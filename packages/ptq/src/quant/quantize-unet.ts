@@ -34,6 +34,14 @@ export type FscScope = 'temporal' | 'all';
 /** Layers whose inputs depend on t only: the time MLP and every residual block's embedding projection (TFMQ's TIB). */
 export const TEMPORAL_LAYERS: readonly string[] = ['time.linear1', 'time.linear2', '**.emb'];
 
+/** Per-step activation parameters (TFMQ-DM FSC): for which sampler steps, and which quantizers get them. */
+export interface PerStepSpec {
+  /** The calibrated sampler steps. */
+  steps: CalibratedSteps;
+  /** Which activation quantizers are per step. */
+  scope: FscScope;
+}
+
 /** What {@link quantizeUNet} builds. */
 export interface QuantizeUNetSpec {
   /** Weight bits (2…8; 32 = FP weights). */
@@ -47,7 +55,7 @@ export interface QuantizeUNetSpec {
   /** Layers kept FP. */
   keepFp: KeepFpSets;
   /** Per-step activation parameters (TFMQ-DM FSC) for these sampler steps and this scope. */
-  perStep?: { steps: CalibratedSteps; scope: FscScope };
+  perStep?: PerStepSpec;
 }
 
 /** A quantized copy of a UNet and handles on its quantized parts. */

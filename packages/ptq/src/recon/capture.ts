@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AnyModule, Module } from '@diffpress/core';
 import { UNet } from '@diffpress/diffusion';
+import { CalibrationBatch } from '../calibration/calibration-set';
 
 /** Values of one tensor for a set of rows, kept outside the tensor engine's heap. */
 export interface HostTensor {
@@ -22,6 +23,9 @@ export function hostRows(t: HostTensor, indices: readonly number[]): tf.Tensor {
   indices.forEach((r, i) => out.set(t.data.subarray(r * per, (r + 1) * per), i * per));
   return tf.tensor(out, [indices.length, ...t.shape]);
 }
+
+/** Builds the network inputs of the given calibration rows (the caller disposes them). */
+export type RowSource = (indices: number[]) => CalibrationBatch;
 
 const STOP = Symbol('capture-stop');
 
@@ -83,7 +87,7 @@ export function captureRows(
   unet: UNet,
   path: string,
   rows: number,
-  batch: (indices: number[]) => { x: tf.Tensor; t: tf.Tensor },
+  batch: RowSource,
   what: CaptureWhat,
   batchSize: number,
 ): HostTensor[] {
@@ -128,7 +132,7 @@ export function captureOutputs(
   unet: UNet,
   paths: readonly string[],
   rows: number,
-  batch: (indices: number[]) => { x: tf.Tensor; t: tf.Tensor },
+  batch: RowSource,
   batchSize: number,
 ): Map<string, HostTensor> {
   const recorders = paths.map((p) => {

@@ -4,7 +4,7 @@ import { AdamW, UNet } from '@diffpress/diffusion';
 import { AdaRound, AdaRoundSchedule, adaRoundBeta, adaRoundRegularizerOn } from '../quant/adaround';
 import { QuantizedUNet, QuantState, setQuantState } from '../quant/quantize-unet';
 import { MIN_DELTA } from '../quant/ranges';
-import { HostTensor, captureAt, captureRows, hostRows, rowSize } from './capture';
+import { HostTensor, RowSource, captureAt, captureRows, hostRows, rowSize } from './capture';
 import { ReconUnit, unitActivationQuantizers } from './units';
 
 /**
@@ -69,8 +69,6 @@ export interface UnitReport {
   captureSeconds: number;
 }
 
-/** Calibration rows as network inputs. */
-export type RowSource = (indices: number[]) => { x: tf.Tensor; t: tf.Tensor };
 
 /** The state a phase runs the network in when capturing the unit's (quantized, "asym") inputs. */
 function captureState(phase: ReconOptions['phase']): QuantState {
