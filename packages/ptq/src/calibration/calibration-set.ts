@@ -104,6 +104,10 @@ export interface CalibrationSet {
   plan: CalibrationPlan;
   /** Content key (SHA-256 of model digest, sampler, spec, seed, format). */
   key: string;
+  /** Wall-clock seconds it took to draw (when it was drawn, also for a set read from the cache). */
+  drawSeconds: number;
+  /** Whether it was read from the cache. */
+  fromCache: boolean;
 }
 
 /** Options of {@link calibrationSet}. */
@@ -179,7 +183,7 @@ function draw(options: CalibrationSetOptions, key: string): CalibrationSet {
     seed: calibrationNoiseSeed(options.seed), sampler, batchSize: options.batchSize ?? 32, policy: record, onBatch: () => undefined,
     onProgress: (done, total) => options.log?.(`calibration set: ${done}/${total} trajectories, ${((performance.now() - t0) / 1000).toFixed(0)} s`),
   });
-  return { x, sampleShape, modelTimes, stepIndices, rows, samplerTimes: times, plan, key };
+  return { x, sampleShape, modelTimes, stepIndices, rows, samplerTimes: times, plan, key, drawSeconds: (performance.now() - t0) / 1000, fromCache: false };
 }
 
 function describeSteps(steps: readonly number[]): string {
@@ -187,7 +191,8 @@ function describeSteps(steps: readonly number[]): string {
 }
 
 function readSet(file: string, key: string, times: number[], plan: CalibrationPlan): CalibrationSet {
-  const { tensors } = readSafetensorsFile(file);
+  const { tensors, metadata } = readSafetensorsFile(file);
+  const stored = JSON.parse(metadata['diffpress.calibration'] ?? '{}') as { drawSeconds?: number };
   const get = (name: string): NonNullable<ReturnType<typeof tensors.get>> => {
     const t = tensors.get(name);
     if (!t) throw new Error(`calibration set ${file} lacks '${name}'`);
@@ -197,6 +202,8 @@ function readSet(file: string, key: string, times: number[], plan: CalibrationPl
   return {
     x: rawToFloat32(x), sampleShape: x.shape.slice(1), modelTimes: rawToFloat32(get('model_times')),
     stepIndices: Int32Array.from(rawToTypedArray(get('step_indices') as typeof x & { dtype: 'I32' })), rows: x.shape[0], samplerTimes: times, plan, key,
+    drawSeconds: stored.drawSeconds ?? NaN,
+    fromCache: true,
   };
 }
 
@@ -227,7 +234,7 @@ export function calibrationSet(options: CalibrationSetOptions): CalibrationSet {
       writeSafetensorsFile(
         file,
         { x: rawFromFloat32(set.x, [set.rows, ...set.sampleShape]), model_times: rawFromFloat32(set.modelTimes, [set.rows]), step_indices: rawFromInt32(set.stepIndices, [set.rows]) },
-        { 'diffpress.calibration': JSON.stringify({ sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed, plan }) },
+        { 'diffpress.calibration': JSON.stringify({ sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed, plan, drawSeconds: set.drawSeconds }) },
       );
       return set;
     } finally {

@@ -4,6 +4,7 @@ import { ModelCallPolicy, PipelineModel, ResBlock, SamplerConfig, UNet, samplerT
 import { teacherForcedEpsMse } from '@diffpress/eval';
 import { CalibrationSet, calibrationBatch } from '../calibration/calibration-set';
 import { QuantizedUNet, setQuantState } from '../quant/quantize-unet';
+import type { Phase } from './stage';
 
 /**
  * Teacher-forced ε-MSE of the quantized model against the FP model at every sampler step (ptq spec §6): both see
@@ -145,14 +146,15 @@ export function shortcutRangeRatios(id: string, unet: UNet, q: Pick<QuantizedUNe
   };
 }
 
-/** Wall-clock seconds of the phases of a calibration. */
-export function timingTable(id: string, phases: ReadonlyArray<[string, number]>): DiagnosticTable {
-  const total = phases.reduce((s, [, v]) => s + v, 0);
+/** Wall-clock seconds of the phases of a calibration, and what each costs when computed. */
+export function timingTable(id: string, phases: readonly Phase[]): DiagnosticTable {
+  const sum = (k: 'seconds' | 'cost'): number => phases.reduce((s, p) => s + p[k], 0);
   return {
     id: `${id}.calibration-time`,
     title: 'Calibration wall-clock',
-    description: 'Seconds per phase on this machine (the calibration set is reused from the cache when present, then it costs ~0).',
-    columns: ['phase', 'seconds'],
-    rows: [...phases.map(([k, v]) => [k, v]), ['total', total]],
+    description:
+      'Seconds per phase on this machine. "cost s" is what the phase takes when computed: for a phase reused from the cache (a calibration set, or a weight reconstruction shared by configs that differ only in activations) it is the time of the run that computed it.',
+    columns: ['phase', 'seconds', 'cost s'],
+    rows: [...phases.map((p) => [p.name, p.seconds, p.cost]), ['total', sum('seconds'), sum('cost')]],
   };
 }

@@ -15,7 +15,7 @@ function spec(config: PtqNaiveConfig): QuantizeUNetSpec {
 
 async function apply(ctx: DiffusionStageContext, config: PtqNaiveConfig): Promise<DiffusionStageResult> {
   const timer = new PhaseTimer();
-  const set = config.activationBits < 32 ? timer.run('calibration set', () => stageCalibrationSet(ctx, calibrationSpec(config.calibration))) : null;
+  const set = config.activationBits < 32 ? stageCalibrationSet(ctx, calibrationSpec(config.calibration), timer) : null;
   const q = quantizeUNet(ctx.model.unet, spec(config));
   timer.run('weights (min-max, round-to-nearest)', () => initWeightQuantizers(q, 'minmax'));
   if (set) timer.run('activation ranges (min-max)', () => calibrateActivations(q.unet, q, set, { init: 'minmax', rng: new Rng(ctx.seed, 'ptq-naive.batches') }));

@@ -5,6 +5,7 @@ import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { shortcutRangeRatios } from '../common/diagnostics';
 import { PhaseContext, reconstructActivations, reconstructWeights, reconstructionTable } from '../common/phases';
 import { PhaseTimer, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { cachedWeightPhase } from '../common/weight-cache';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { reconstructionUnits } from '../recon/units';
 import { QDiffusionConfig, qDiffusionConfig } from './config';
@@ -18,13 +19,17 @@ function spec(config: QDiffusionConfig): QuantizeUNetSpec {
 
 async function apply(ctx: DiffusionStageContext, config: QDiffusionConfig): Promise<DiffusionStageResult> {
   const timer = new PhaseTimer();
-  const set = timer.run('calibration set', () => stageCalibrationSet(ctx, calibrationSpec(config.calibration)));
+  const set = stageCalibrationSet(ctx, calibrationSpec(config.calibration), timer);
   const q = quantizeUNet(ctx.model.unet, spec(config));
   const rng = new Rng(ctx.seed, 'q-diffusion');
   const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
   const units = reconstructionUnits(q.unet, q);
-  timer.run('weight init', () => initWeightQuantizers(q, config.weights.init));
-  const weightReports = timer.run('weight reconstruction', () => reconstructWeights(phase, units, config.weights));
+  // Keyed without the activation settings: W4A32 and W4A8 share their weight phase.
+  const weightInputs = { method: 'q-diffusion', version: qDiffusion.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights };
+  const weightReports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, 'weight init + reconstruction', () => {
+    initWeightQuantizers(q, config.weights.init);
+    return reconstructWeights(phase, units, config.weights);
+  });
   const tables = [reconstructionTable('q-diffusion', 'weights', weightReports)];
   if (config.activationBits < 32) {
     const a = config.activations;
@@ -39,7 +44,7 @@ async function apply(ctx: DiffusionStageContext, config: QDiffusionConfig): Prom
   setQuantState(q, { weights: true, activations: true });
   const model = quantizedPipelineModel(ctx.model, q, 'q-diffusion');
   const diagnostics = standardDiagnostics('q-diffusion', ctx, model, { trajectories: config.diagnostics.trajectories, timer, extra: tables });
-  ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.phases.reduce((s, [, v]) => s + v, 0).toFixed(0)} s`);
+  ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.total().toFixed(0)} s`);
   return { model, bitWidths: q.bitWidths, state: null, diagnostics };
 }
 

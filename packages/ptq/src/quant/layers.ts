@@ -52,6 +52,8 @@ export interface QuantizedLayer {
   endAdaRound(): void;
   /** Frees the FP weight kept by `endAdaRound`; afterwards the layer holds only its on-grid weights. */
   releaseFpWeight(): void;
+  /** Sets already-quantized weights (from a cache), keeping the FP weight aside as `endAdaRound` does. */
+  adoptQuantizedWeight(weight: tf.Tensor): void;
 }
 
 /**
@@ -117,6 +119,12 @@ export class QuantLayer extends Module implements QuantizedLayer {
   releaseFpWeight(): void {
     this.fpWeight?.dispose();
     this.fpWeight = null;
+  }
+
+  /** See {@link QuantizedLayer.adoptQuantizedWeight}. */
+  adoptQuantizedWeight(weight: tf.Tensor): void {
+    this.fpWeight ??= tf.keep(this.layer.weight.clone());
+    this.layer.weight.assign(weight);
   }
 
   /** The weight as used in `forward`. */
@@ -221,6 +229,12 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
   releaseFpWeight(): void {
     this.fpWeight?.dispose();
     this.fpWeight = null;
+  }
+
+  /** See {@link QuantizedLayer.adoptQuantizedWeight}. */
+  adoptQuantizedWeight(weight: tf.Tensor): void {
+    this.fpWeight ??= tf.keep(this.layer.weight.clone());
+    this.layer.weight.assign(weight);
   }
 
   private dropAdaRound(): void {

@@ -1,0 +1,39 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '@diffpress/core';
+import { DiffusionStageContext, tinyPipelineModel } from '@diffpress/diffusion';
+import { qDiffusion } from '../q-diffusion/q-diffusion';
+
+describe('cachedWeightPhase', () => {
+  beforeAll(() => initEngine({ backend: 'wasm', quiet: true }));
+
+  it('shares the weight phase between configs that differ only in activations, with the same result as computing it', async () => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptq-weights-'));
+    const parent = tinyPipelineModel(1);
+    const ctx = (cache?: string): DiffusionStageContext => ({ model: parent, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', cacheDir: cache, log: () => undefined });
+    const small = { weightBits: 3, calibration: { steps: 4, perStep: 6 }, weights: { iters: 10, batchSize: 12 }, activations: { iters: 5, batchSize: 12, initRows: 12 }, diagnostics: { trajectories: 0 } };
+    try {
+      const a = await qDiffusion.apply(ctx(cacheDir), qDiffusion.config.parse({ ...small, activationBits: 32 }));
+      const b = await qDiffusion.apply(ctx(cacheDir), qDiffusion.config.parse({ ...small, activationBits: 8 }));
+      const c = await qDiffusion.apply(ctx(), qDiffusion.config.parse({ ...small, activationBits: 8 }));
+      const phases = (r: typeof a): string[] => (r.diagnostics?.find((d) => d.id === 'q-diffusion.calibration-time')?.rows ?? []).map((row) => String(row[0]));
+      expect(phases(a)).toContain('weight init + reconstruction');
+      expect(phases(b)).toContain('weight init + reconstruction (cached)');
+      expect(phases(b)).toContain('calibration set (cached)');
+      expect(fs.readdirSync(path.join(cacheDir, 'ptq-weights')).filter((f) => f.endsWith('.safetensors'))).toHaveLength(1);
+      // The reused weights, and everything calibrated after them (activation ranges against FP targets), are those of a
+      // run that computed the weight phase itself.
+      const [ub, uc] = [b.model?.unet, c.model?.unet];
+      if (!ub || !uc) throw new Error('no model');
+      const sb = ub.stateDict();
+      for (const [name, v] of uc.stateDict()) expect([name, Array.from(sb.get(name)?.dataSync() ?? [])]).toEqual([name, Array.from(v.dataSync())]);
+      [a, b, c].forEach((r) => r.model?.unet.dispose());
+      expect(tf.memory().numTensors).toBeLessThan(2000);
+    } finally {
+      parent.unet.dispose();
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

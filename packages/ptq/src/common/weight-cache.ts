@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { createHash } from 'crypto';
+import * as tf from '@tensorflow/tfjs';
+import { rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeSafetensorsFile } from '@diffpress/core';
+import { canonicalJson } from '@diffpress/eval';
+import { QuantizedUNet } from '../quant/quantize-unet';
+import { UnitReport } from '../recon/reconstruct';
+import { PhaseTimer } from './stage';
+
+/** Format of stored weight phases (part of the key). */
+export const WEIGHT_PHASE_FORMAT = 1;
+
+/** What a stored weight phase records besides the tensors. */
+interface StoredPhase {
+  reports: UnitReport[];
+  seconds: number;
+}
+
+/** The weight entries of a quantized network: the wrapped layers' weights and their weight quantizers' Δ and z. */
+function weightEntries(q: QuantizedUNet): Map<string, tf.Variable> {
+  const out = new Map<string, tf.Variable>();
+  for (const [p, layer] of q.layers) {
+    if (layer.weightQuantizers().length === 0) continue;
+    out.set(`${p}.layer.weight`, layer.layer.weight);
+    for (const [name, v] of layer.namedBuffers()) if (name.startsWith('weightQuant')) out.set(`${p}.${name}`, v);
+  }
+  return out;
+}
+
+/**
+ * The weight phase of a calibration (range init + reconstruction), computed once per distinct input and stored in
+ * `<cacheDir>/ptq-weights/<key>.safetensors`: configs that differ only in their activations (W4A32 and W4A8, or
+ * TFMQ's FSC on and off) share it. `inputs` must hold everything the weight phase depends on — the parent model, the
+ * calibration set, the layout of the quantized network, the weight settings and the method; the activation settings
+ * must not be in it. A reused phase is timed with the cost of the run that computed it.
+ *
+ * @param run - The weight phase; it leaves hard-rounded weights in `q` and returns its unit reports.
+ */
+export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown, q: QuantizedUNet, timer: PhaseTimer, name: string, run: () => UnitReport[]): UnitReport[] {
+  if (!cacheDir) return timer.run(name, run);
+  const key = createHash('sha256').update(canonicalJson({ format: WEIGHT_PHASE_FORMAT, inputs })).digest('hex');
+  const file = path.join(cacheDir, 'ptq-weights', `${key}.safetensors`);
+  for (;;) {
+    if (fs.existsSync(file)) {
+      const t0 = performance.now();
+      const { tensors, metadata } = readSafetensorsFile(file);
+      const stored = JSON.parse(metadata['diffpress.weight-phase']) as StoredPhase;
+      const own = weightEntries(q);
+      for (const [entry, v] of own) {
+        const raw = tensors.get(entry);
+        if (!raw) throw new Error(`${file}: no '${entry}' (the cache key should have covered the layout)`);
+        const t = tf.tensor(rawToFloat32(raw), raw.shape);
+        const layer = q.layers.find(([p]) => entry === `${p}.layer.weight`)?.[1];
+        if (layer) layer.adoptQuantizedWeight(t);
+        else v.assign(t);
+        t.dispose();
+      }
+      timer.record({ name: `${name} (cached)`, seconds: (performance.now() - t0) / 1000, cost: stored.seconds });
+      return stored.reports;
+    }
+    const lock = tryLock(`${file}.lock`);
+    if (!lock) {
+      sleepSync(1000);
+      continue;
+    }
+    try {
+      if (fs.existsSync(file)) continue;
+      const t0 = performance.now();
+      const reports = run();
+      const seconds = (performance.now() - t0) / 1000;
+      timer.record({ name, seconds, cost: seconds });
+      const raw = new Map([...weightEntries(q)].map(([k, v]) => [k, rawFromFloat32(v.dataSync() as Float32Array, v.shape)] as const));
+      writeSafetensorsFile(file, raw, { 'diffpress.weight-phase': JSON.stringify({ reports, seconds } satisfies StoredPhase) });
+      return reports;
+    } finally {
+      lock.release();
+    }
+  }
+}
