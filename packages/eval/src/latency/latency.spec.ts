@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, engineInfo, initEngine } from '@diffpress/core';
-import { NoiseSchedule, scheduleFromConfig } from '@diffpress/diffusion';
+import { ModelCallPolicy, NoiseSchedule, samplerTimes, scheduleFromConfig } from '@diffpress/diffusion';
 import { SamplingModel } from '../samples/sample-store';
 import { measureLatency } from './latency';
 
@@ -104,5 +104,21 @@ describe('measureLatency', () => {
     // 1 + 5 + 1 UNet calls of 3 samples, then (1 + 5) runs × 3 steps on batches of 5.
     expect(unet.calls.map((c) => c.shape[0])).toEqual([...new Array<number>(7).fill(3), ...new Array<number>(18).fill(5)]);
     expect(unet.training).toBe(false); // was in eval mode, stays there
+  });
+
+  it('calls the network through a policy at the first step of the given sampler, and samples through it', async () => {
+    const seen: Array<{ stepIndex: number; t: number; steps: number }> = [];
+    const policy: ModelCallPolicy = {
+      call: (c) => {
+        seen.push({ stepIndex: c.stepIndex, t: c.t, steps: c.times.length });
+        return c.model.forward(c.z, c.modelTime);
+      },
+    };
+    await measureLatency(model, { shape: [2], batchSize: 3, warmup: 0, policy, stepSampler: { kind: 'ddim', steps: 20 }, sampler: { kind: 'ddim', steps: 2 }, sampleBatch: 2 });
+    const first = samplerTimes(schedule, { kind: 'ddim', steps: 20 })[0];
+    // 5 timed calls and the profiled one at step 0 of DDIM-20; then 5 sampler runs (no warm-up) of 2 steps.
+    expect(seen.slice(0, 6)).toEqual(new Array(6).fill({ stepIndex: 0, t: first, steps: 20 }));
+    expect(unet.calls[0].t[0]).toBeCloseTo(schedule.modelTime(first), 6);
+    expect(seen.slice(6).map((c) => c.steps)).toEqual(new Array<number>(10).fill(2));
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '@diffpress/core';
-import { SamplerConfig, sample } from '@diffpress/diffusion';
+import { ModelCallPolicy, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
 import { SamplingModel, samplerLabel } from '../samples/sample-store';
 
 /** Options of {@link measureLatency}. */
@@ -17,6 +17,13 @@ export interface LatencyOptions {
   sampler?: SamplerConfig;
   /** Samples per timed sampler run (default `batchSize`). */
   sampleBatch?: number;
+  /**
+   * How the network is called (a sampling-time method's policy, e.g. per-step quantizers); default a plain forward.
+   * The timed calls are made as the first step of `stepSampler`, and sampler runs use the policy too.
+   */
+  policy?: ModelCallPolicy;
+  /** The sampler whose first step the timed calls stand for (default `sampler`, else DDIM with 2 steps). */
+  stepSampler?: SamplerConfig;
 }
 
 /** Result of {@link measureLatency}. */
@@ -65,15 +72,22 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
   const warmup = options.warmup ?? 2;
   if (!Number.isInteger(repeats) || repeats < 5) throw new RangeError(`measureLatency: repeats must be an integer ≥ 5, got ${repeats}`);
   const x = tf.randomNormal([batchSize, ...options.shape], 0, 1, 'float32', 0);
-  const t = tf.fill([batchSize], model.schedule.modelTime(model.schedule.samplingTimes(2)[0]));
+  const times = samplerTimes(model.schedule, options.stepSampler ?? options.sampler ?? { kind: 'ddim', steps: 2 });
+  const t = tf.fill([batchSize], model.schedule.modelTime(times[0]));
+  const indices = Array.from({ length: batchSize }, (_, i) => i);
+  const policy = options.policy;
   const wasTraining = model.unet.training;
   model.unet.eval();
   try {
     const call = (): void => {
       tf.tidy(() => {
-        model.unet.forward(x, t).dataSync();
+        const out = policy
+          ? policy.call({ model: model.unet, z: x, t: times[0], modelTime: t, stepIndex: 0, times, indices, schedule: model.schedule })
+          : model.unet.forward(x, t);
+        out.dataSync();
       });
     };
+    policy?.beginBatch?.(indices);
     for (let i = 0; i < warmup; i++) call();
     const callTimes: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -83,6 +97,7 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
     }
     const before = tf.memory().numBytes;
     const prof = await tf.profile(call);
+    policy?.endBatch?.();
     const info = engineInfo();
     const report: LatencyReport = {
       backend: info?.backend ?? tf.getBackend(),
@@ -96,7 +111,7 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
     if (options.sampler) {
       const n = options.sampleBatch ?? batchSize;
       const run = (): void => {
-        const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: options.shape, count: n, seed: 0, sampler: options.sampler as SamplerConfig, batchSize: n });
+        const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: options.shape, count: n, seed: 0, sampler: options.sampler as SamplerConfig, batchSize: n, policy });
         s?.dispose();
       };
       for (let i = 0; i < Math.min(1, warmup); i++) run();

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
 import { ArrayDataset, unetLayerInventory } from '@diffpress/diffusion';
 import {
-  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, drawSamples, evaluate, libraryVersion, measureLatency, samplerLabel,
+  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, samplerLabel,
 } from '@diffpress/eval';
 import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
@@ -157,10 +157,11 @@ async function evaluatePosition(
   let latency: PositionResult['latency'] = null;
   if (ev.latency) {
     const backend = engineInfo()?.backend ?? 'unknown';
-    const inputs = { model: staged.key, policy: staged.policyKey ?? null, backend, batchSize: 16 };
+    // With a policy the timed call is the sampler's first step (per-step methods only run at their steps).
+    const inputs = { model: staged.key, policy: staged.policyKey ?? null, backend, batchSize: 16, ...(staged.policy ? { step: canonicalSampler(sampler) } : {}) };
     latency = (
       await ctx.store.produceJson('latency', ctx.store.key('latency', inputs), async () => {
-        const r = await measureLatency(staged.model, { shape, batchSize: 16 });
+        const r = await measureLatency(staged.model, { shape, batchSize: 16, policy: staged.policy, stepSampler: sampler });
         return { backend: r.backend, threads: r.threads, batchSize: r.batchSize, msPerCall: r.msPerCall, msPerCallPerSample: r.msPerCallPerSample, peakBytes: r.peakBytes };
       }, inputs)
     ).value;
