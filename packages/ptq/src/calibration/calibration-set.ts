@@ -1,10 +1,10 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { fnv1a32, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, sleepSync, tryLock, writeSafetensorsFile } from '@diffpress/core';
+import { fnv1a32, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, PipelineModel, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
 import { canonicalJson, canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
+import { produceOnce } from '../common/produce-once';
 
 /**
  * Which sampler steps calibration data is taken from (ptq spec §1):
@@ -218,18 +218,13 @@ export function calibrationSet(options: CalibrationSetOptions): CalibrationSet {
   const plan = calibrationPlan(times.length, options.spec);
   if (!options.cacheDir) return draw(options, key);
   const file = path.join(options.cacheDir, 'calibration', `${key}.safetensors`);
-  for (;;) {
-    if (fs.existsSync(file)) {
+  return produceOnce(
+    file,
+    () => {
       options.log?.(`calibration set: reused ${key.slice(0, 12)}`);
       return readSet(file, key, times, plan);
-    }
-    const lock = tryLock(`${file}.lock`);
-    if (!lock) {
-      sleepSync(500);
-      continue;
-    }
-    try {
-      if (fs.existsSync(file)) continue;
+    },
+    () => {
       const set = draw(options, key);
       writeSafetensorsFile(
         file,
@@ -237,10 +232,8 @@ export function calibrationSet(options: CalibrationSetOptions): CalibrationSet {
         { 'diffpress.calibration': JSON.stringify({ sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed, plan, drawSeconds: set.drawSeconds }) },
       );
       return set;
-    } finally {
-      lock.release();
-    }
-  }
+    },
+  );
 }
 
 /** Network inputs of a batch of calibration rows. */

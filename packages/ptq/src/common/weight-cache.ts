@@ -1,11 +1,11 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeSafetensorsFile } from '@diffpress/core';
+import { rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { canonicalJson } from '@diffpress/eval';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
+import { produceOnce } from './produce-once';
 import { PhaseTimer } from './stage';
 
 /** Format of stored weight phases (part of the key). */
@@ -41,13 +41,13 @@ export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown,
   if (!cacheDir) return timer.run(name, run);
   const key = createHash('sha256').update(canonicalJson({ format: WEIGHT_PHASE_FORMAT, inputs })).digest('hex');
   const file = path.join(cacheDir, 'ptq-weights', `${key}.safetensors`);
-  for (;;) {
-    if (fs.existsSync(file)) {
+  return produceOnce(
+    file,
+    () => {
       const t0 = performance.now();
       const { tensors, metadata } = readSafetensorsFile(file);
       const stored = JSON.parse(metadata['diffpress.weight-phase']) as StoredPhase;
-      const own = weightEntries(q);
-      for (const [entry, v] of own) {
+      for (const [entry, v] of weightEntries(q)) {
         const raw = tensors.get(entry);
         if (!raw) throw new Error(`${file}: no '${entry}' (the cache key should have covered the layout)`);
         const t = tf.tensor(rawToFloat32(raw), raw.shape);
@@ -58,14 +58,8 @@ export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown,
       }
       timer.record({ name: `${name} (cached)`, seconds: (performance.now() - t0) / 1000, cost: stored.seconds });
       return stored.reports;
-    }
-    const lock = tryLock(`${file}.lock`);
-    if (!lock) {
-      sleepSync(1000);
-      continue;
-    }
-    try {
-      if (fs.existsSync(file)) continue;
+    },
+    () => {
       const t0 = performance.now();
       const reports = run();
       const seconds = (performance.now() - t0) / 1000;
@@ -73,8 +67,6 @@ export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown,
       const raw = new Map([...weightEntries(q)].map(([k, v]) => [k, rawFromFloat32(v.dataSync() as Float32Array, v.shape)] as const));
       writeSafetensorsFile(file, raw, { 'diffpress.weight-phase': JSON.stringify({ reports, seconds } satisfies StoredPhase) });
       return reports;
-    } finally {
-      lock.release();
-    }
-  }
+    },
+  );
 }

@@ -20,6 +20,33 @@ function outChannels(layer: WeightLayer): number {
   return layer.weight.shape[layer.weight.rank - 1];
 }
 
+/**
+ * The FP weight of a layer whose own weight variable holds quantized values (after AdaRound, or loaded from a
+ * cache): FP reference passes of the reconstruction still need it.
+ */
+class FpWeightStash {
+  private kept: tf.Tensor | null = null;
+
+  constructor(private readonly weight: tf.Variable) {}
+
+  /** Writes `values` into the weight, keeping the FP values aside first (once). */
+  replace(values: tf.Tensor): void {
+    this.kept ??= tf.keep(this.weight.clone());
+    this.weight.assign(values);
+  }
+
+  /** The FP weight (the variable itself when nothing was replaced or after `release`). */
+  fp(): tf.Tensor {
+    return this.kept ?? this.weight;
+  }
+
+  /** Frees the kept FP values. */
+  release(): void {
+    this.kept?.dispose();
+    this.kept = null;
+  }
+}
+
 /** A weight quantizer (per output channel, asymmetric) for `layer`, or null at 32 bits. */
 function weightQuantizer(layer: WeightLayer, bits: number): UniformQuantizer | null {
   return bits < 32 ? new UniformQuantizer({ bits, mode: 'asymmetric', channels: outChannels(layer) }) : null;
@@ -71,7 +98,7 @@ export class QuantLayer extends Module implements QuantizedLayer {
   /** See {@link QuantizedLayer.quantizeWeights}. */
   quantizeWeights = true;
   private adaround: AdaRound | null = null;
-  private fpWeight: tf.Tensor | null = null;
+  private readonly stash: FpWeightStash;
 
   /**
    * @param layer - The layer to wrap (kept, not copied).
@@ -80,6 +107,7 @@ export class QuantLayer extends Module implements QuantizedLayer {
   constructor(layer: WeightLayer, options: QuantLayerOptions) {
     super();
     this.layer = this.registerModule('layer', layer);
+    this.stash = new FpWeightStash(layer.weight);
     const wq = weightQuantizer(layer, options.weightBits);
     this.weightQuant = wq ? this.registerModule('weightQuant', wq) : null;
     const iq = inputQuantizer(options);
@@ -108,8 +136,7 @@ export class QuantLayer extends Module implements QuantizedLayer {
   endAdaRound(): void {
     if (!this.adaround) return;
     const hard = this.adaround.hardWeight();
-    this.fpWeight ??= tf.keep(this.layer.weight.clone());
-    this.layer.weight.assign(hard);
+    this.stash.replace(hard);
     hard.dispose();
     this.adaround.dispose();
     this.adaround = null;
@@ -117,19 +144,17 @@ export class QuantLayer extends Module implements QuantizedLayer {
 
   /** See {@link QuantizedLayer.releaseFpWeight}. */
   releaseFpWeight(): void {
-    this.fpWeight?.dispose();
-    this.fpWeight = null;
+    this.stash.release();
   }
 
   /** See {@link QuantizedLayer.adoptQuantizedWeight}. */
   adoptQuantizedWeight(weight: tf.Tensor): void {
-    this.fpWeight ??= tf.keep(this.layer.weight.clone());
-    this.layer.weight.assign(weight);
+    this.stash.replace(weight);
   }
 
   /** The weight as used in `forward`. */
   effectiveWeight(): tf.Tensor {
-    if (!this.quantizeWeights || !this.weightQuant || !this.weightQuant.enabled) return this.fpWeight ?? this.layer.weight;
+    if (!this.quantizeWeights || !this.weightQuant || !this.weightQuant.enabled) return this.stash.fp();
     return this.adaround ? this.adaround.forward() : this.weightQuant.forward(this.layer.weight);
   }
 
@@ -163,7 +188,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
   /** See {@link QuantizedLayer.quantizeWeights}. */
   quantizeWeights = true;
   private adaround: [AdaRound, AdaRound] | null = null;
-  private fpWeight: tf.Tensor | null = null;
+  private readonly stash: FpWeightStash;
 
   /**
    * @param layer - The shortcut conv.
@@ -178,6 +203,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
     super();
     if (!(split > 0 && split < layer.inChannels)) throw new Error(`SplitQuantConv2d: split ${split} must be inside 1…${layer.inChannels - 1}`);
     this.layer = this.registerModule('layer', layer);
+    this.stash = new FpWeightStash(layer.weight);
     const w1 = weightQuantizer(layer, options.weightBits);
     const w2 = weightQuantizer(layer, options.weightBits);
     this.weightQuant1 = w1 ? this.registerModule('weightQuant1', w1) : null;
@@ -219,22 +245,19 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
     if (!this.adaround) return;
     const [a1, a2] = this.adaround;
     const hard = tf.tidy(() => tf.concat([a1.hardWeight(), a2.hardWeight()], 2));
-    this.fpWeight ??= tf.keep(this.layer.weight.clone());
-    this.layer.weight.assign(hard);
+    this.stash.replace(hard);
     hard.dispose();
     this.dropAdaRound();
   }
 
   /** See {@link QuantizedLayer.releaseFpWeight}. */
   releaseFpWeight(): void {
-    this.fpWeight?.dispose();
-    this.fpWeight = null;
+    this.stash.release();
   }
 
   /** See {@link QuantizedLayer.adoptQuantizedWeight}. */
   adoptQuantizedWeight(weight: tf.Tensor): void {
-    this.fpWeight ??= tf.keep(this.layer.weight.clone());
-    this.layer.weight.assign(weight);
+    this.stash.replace(weight);
   }
 
   private dropAdaRound(): void {
@@ -244,7 +267,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
 
   /** The kernel as used in `forward`: the two quantized halves, concatenated. */
   effectiveWeight(): tf.Tensor {
-    if (!this.quantizeWeights || !this.weightQuant1 || !this.weightQuant2 || !this.weightQuant1.enabled) return this.fpWeight ?? this.layer.weight;
+    if (!this.quantizeWeights || !this.weightQuant1 || !this.weightQuant2 || !this.weightQuant1.enabled) return this.stash.fp();
     return tf.tidy(() => {
       if (this.adaround) return tf.concat([this.adaround[0].forward(), this.adaround[1].forward()], 2);
       const [w1, w2] = this.weightHalves();

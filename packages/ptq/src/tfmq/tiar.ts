@@ -4,7 +4,7 @@ import { AdamW, UNet } from '@diffpress/diffusion';
 import { AdaRound, AdaRoundSchedule, adaRoundBeta, adaRoundRegularizerOn } from '../quant/adaround';
 import { QuantizedUNet, TEMPORAL_LAYERS, setQuantState } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
-import { WeightPhaseSettings } from '../common/phases';
+import { WeightReconSetting } from '../common/config';
 
 /** The module paths of TFMQ-DM's temporal information block: the time MLP and every block's embedding projection. */
 export const TIB_LAYERS: readonly string[] = TEMPORAL_LAYERS;
@@ -25,7 +25,7 @@ function temporal(unet: UNet, t: tf.Tensor, names: readonly string[]): tf.Tensor
  *
  * @param modelTimes - The distinct model times of the calibration set.
  */
-export function reconstructTib(q: QuantizedUNet, modelTimes: readonly number[], s: WeightPhaseSettings, rng: Rng, log: (line: string) => void): UnitReport {
+export function reconstructTib(q: QuantizedUNet, modelTimes: readonly number[], s: Omit<WeightReconSetting, 'init'>, rng: Rng, log: (line: string) => void): UnitReport {
   const t0 = performance.now();
   const layers = q.layers.filter(([p, l]) => matchesAnyGlob(p, TIB_LAYERS) && l.weightQuantizers().length > 0);
   const names = q.unet.resBlockNames();
