@@ -49,6 +49,8 @@ describe('buildTable', () => {
     expect(table.rows[2].values['kid-net'].mean).toBe(25);
     expect(table.rows[2].values['kid-net'].spread).toBeCloseTo(Math.sqrt(50), 12);
     expect(formatAggregate(table.rows[2].values['kid-net'], 3)).toBe('25.000 ± 7.071');
+    expect(formatAggregate({ mean: 0.001384, spread: 0.0000712, n: 3 }, 3)).toBe('0.00138 ± 0.0000712');
+    expect(formatAggregate({ mean: 0, n: 1 }, 3)).toBe('0.000');
     expect(table.columns.map((c) => c.title)).toEqual(['pipeline[0].config.bits', 'kid', 'class-entropy', 'size (MiB)', 'OPs (M)', 's / sample', 'compress s']);
   });
 

@@ -198,7 +198,8 @@ function floorRow(floor: readonly FloorResult[]): ReportRow | undefined {
 /** `12.345 ± 0.678` (or the mean alone), with the column's decimals. */
 export function formatAggregate(a: Aggregate | undefined, digits: number): string {
   if (!a) return '—';
-  const f = (x: number): string => (Math.abs(x) >= 1e5 ? x.toExponential(2) : x.toFixed(digits));
+  // Small values (ε-MSE is ~1e-3) keep three significant digits instead of rounding to 0.000.
+  const f = (x: number): string => (Math.abs(x) >= 1e5 ? x.toExponential(2) : x !== 0 && Math.abs(x) < 10 ** -(digits - 1) ? x.toPrecision(3) : x.toFixed(digits));
   return a.spread !== undefined ? `${f(a.mean)} ± ${f(a.spread)}` : f(a.mean);
 }
 
