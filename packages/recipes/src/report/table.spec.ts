@@ -71,7 +71,7 @@ describe('buildTable', () => {
 
   it('keeps FP rows free of pipeline axes whatever they are named', () => {
     const named = results.map((u) => ({ ...u, params: { method: u.params['pipeline[0].config.bits'] === 8 ? 'q8' : 'q4' } }));
-    const withAxes = { cells: [{ params: { method: 'q8' } }], recipe: { ablation: { mode: 'grid', axes: [{ path: 'pipeline[0]', name: 'method', values: [] }] } } } as unknown as ValidatedRecipe;
+    const withAxes = { cells: [{ params: { method: 'q8' } }], raw: { ablation: { mode: 'grid', axes: [{ path: 'pipeline[0]', name: 'method', values: [] }] } } } as unknown as ValidatedRecipe;
     const t = buildTable({ recipe: withAxes, results: named, floor: [] } as unknown as RunSummary);
     expect(t.rows.map((r) => [r.kind, r.params])).toEqual([['fp', {}], ['compressed', { method: 'q8' }], ['compressed', { method: 'q4' }]]);
   });

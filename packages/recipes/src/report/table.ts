@@ -101,7 +101,9 @@ function fpParams(params: Record<string, unknown>, pipelineAxes: ReadonlySet<str
 
 /** Names of the axes that vary the pipeline (by their path, whatever they are called). */
 function pipelineAxisNames(summary: Pick<RunSummary, 'recipe'>): Set<string> {
-  const axes = summary.recipe.recipe?.ablation?.axes ?? [];
+  // The parsed recipe drops the ablation section (cells carry it out); the raw recipe keeps it.
+  const raw = summary.recipe.raw?.ablation as { axes?: Array<{ path: string; name?: string }> } | undefined;
+  const axes = raw?.axes ?? summary.recipe.recipe?.ablation?.axes ?? [];
   const names = axes.filter((a) => a.path.startsWith('pipeline')).map((a) => a.name ?? a.path);
   // Without the recipe's axes (hand-built summaries), fall back to the default names, which are the paths.
   const first = summary.recipe.cells[0]?.params ?? {};
