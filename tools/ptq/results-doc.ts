@@ -50,7 +50,7 @@ function stat(xs: number[]): Stat {
 
 function fmt(s: Stat | undefined, digits = 3): string {
   if (!s) return '—';
-  const f = (x: number): string => (Math.abs(x) !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toFixed(digits));
+  const f = (x: number): string => (x !== 0 && Math.abs(x) < 1 ? x.toPrecision(3) : x.toFixed(digits));
   return `${f(s.mean)} ± ${f(s.std)}`;
 }
 
@@ -124,6 +124,7 @@ function verdict(name: string, a: string, b: string, cells: Map<string, Map<stri
   if (!sa || !sb || !k || !sb.get(k) || !sa.get(k)) return `- ${name}: not measured (missing ${a} or ${b}).`;
   const x = sa.get(k) as Stat;
   const y = sb.get(k) as Stat;
+  if (x.n < 2 || y.n < 2) return `- ${name}: ${a} ${fmt(x)} vs ${b} ${fmt(y)} (${metric}) — one seed, no noise estimate yet.`;
   return `- ${name}: ${a} ${fmt(x)} vs ${b} ${fmt(y)} (${metric}) — ${a} is **${compare(x, y)}** (difference ${(x.mean - y.mean).toPrecision(3)}, two-sigma band ${band(x, y).toPrecision(3)}).`;
 }
 
