@@ -1,4 +1,4 @@
-import { AnyModule, BitWidths, Conv2d, Linear, ScaledDotProductAttention, matchesAnyGlob } from '@diffpress/core';
+import { AnyModule, BitWidths, Conv2d, Linear, Rng, ScaledDotProductAttention, matchesAnyGlob } from '@diffpress/core';
 import { ResBlock, UNet } from '@diffpress/diffusion';
 import { QuantLayer, QuantLayerOptions, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
 import { UniformQuantizer } from './quantizer';
@@ -72,7 +72,9 @@ export interface QuantizedUNet {
 
 /** A copy of `parent` with its weights (a fresh network; the parent is not touched). */
 function copyUNet(parent: UNet, spec: QuantizeUNetSpec): UNet {
-  const unet = spec.perStep ? new StepAwareUNet(parent.plan.config, spec.perStep.steps) : new UNet(parent.plan.config);
+  // A private generator for the throw-away initial weights, so that copying leaves the shared one untouched.
+  const rng = new Rng(0, 'ptq-copy');
+  const unet = spec.perStep ? new StepAwareUNet(parent.plan.config, spec.perStep.steps, { rng }) : new UNet(parent.plan.config, { rng });
   const own = unet.stateDict();
   const extra = [...parent.stateDict().keys()].filter((k) => !own.has(k));
   if (extra.length > 0) {
