@@ -62,9 +62,14 @@ describe('experiments schema and list', () => {
     expect(schemaCommand(io, true)).toBe(0);
   });
 
-  it('list says when no method is registered', () => {
+  it('list prints every registered method with its fields, nested ones as dotted names, types with their ranges', () => {
     const io = capture();
     expect(listCommand(io)).toBe(0);
-    expect(io.outLines.join('\n')).toMatch(/No compression methods are registered yet|\[(ptq|binarization|distillation|encoder-propagation)\]/);
+    const out = io.outLines;
+    expect(out).toContain('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)');
+    expect(out.find((l) => l.trim().startsWith('weightBits:'))).toMatch(/^ {4}weightBits: integer 2…8 = \d {2}— /);
+    expect(out.find((l) => l.trim().startsWith('activationBits:'))).toContain('integer 4…16 | 32');
+    expect(out.find((l) => l.trim().startsWith('weights.iters:'))).toContain('integer 0…100000 = 500');
+    expect(out.find((l) => l.trim().startsWith('calibration.step:'))).toMatch(/calibration\.step: integer 0… {2}— /);
   });
 });

@@ -52,13 +52,44 @@ export function listCommand(io: Io): number {
   for (const m of methods) {
     io.out(`${m.id}  [${m.family}]  v${m.version}${m.paper ? `  — ${m.paper.title}${m.paper.arxiv ? ` (arXiv:${m.paper.arxiv})` : ''}` : ''}`);
     io.out(`  ${m.description}`);
-    const schema = z.toJSONSchema(m.config, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; default?: unknown; description?: string; enum?: unknown[] }> };
-    for (const [k, f] of Object.entries(schema.properties ?? {})) {
-      const type = f.enum ? f.enum.join(' | ') : (f.type ?? 'value');
-      io.out(`    ${k}: ${type}${f.default !== undefined ? ` = ${JSON.stringify(f.default)}` : ''}${f.description ? `  — ${f.description}` : ''}`);
-    }
+    const schema = z.toJSONSchema(m.config, { io: 'input', unrepresentable: 'any' }) as FieldSchema;
+    listFields(schema, '', io);
   }
   return 0;
+}
+
+/** The part of a field's JSON Schema that `experiments list` prints. */
+interface FieldSchema {
+  type?: string;
+  default?: unknown;
+  description?: string;
+  enum?: unknown[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  anyOf?: FieldSchema[];
+  properties?: Record<string, FieldSchema>;
+}
+
+/** A field's type as one short phrase: `integer 2…8`, `ddim | ddpm`, `integer 4…16 | 32`. */
+function fieldType(f: FieldSchema): string {
+  if (f.enum) return f.enum.join(' | ');
+  if (f.const !== undefined) return JSON.stringify(f.const);
+  if (f.anyOf) return f.anyOf.map(fieldType).join(' | ');
+  // zod's int() adds the safe-integer bounds, which say nothing to a reader.
+  const shown = (v: number | undefined): number | undefined => (v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined);
+  const [lo, hi] = [shown(f.minimum), shown(f.maximum)];
+  const range = lo !== undefined || hi !== undefined ? ` ${lo ?? ''}…${hi ?? ''}` : '';
+  return `${f.type ?? 'value'}${range}`;
+}
+
+/** Prints the fields of an object schema, nested objects as dotted names (`weights.iters`). */
+function listFields(schema: FieldSchema, prefix: string, io: Io): void {
+  for (const [k, f] of Object.entries(schema.properties ?? {})) {
+    const nested = f.type === 'object' && f.properties;
+    io.out(`    ${prefix}${k}: ${nested ? 'object' : fieldType(f)}${f.default !== undefined && !nested ? ` = ${JSON.stringify(f.default)}` : ''}${f.description ? `  — ${f.description}` : ''}`);
+    if (nested) listFields(f, `${prefix}${k}.`, io);
+  }
 }
 
 /** `experiments schema`: writes (or with `check`, compares) the committed recipe JSON Schema. */
