@@ -1,7 +1,7 @@
 import { DiagnosticTable, StageSampler } from '@diffpress/core';
 import { DiffusionStageContext, ModelCallPolicy, PipelineModel, SamplerConfig } from '@diffpress/diffusion';
 import { CalibrationSet, CalibrationSpec, calibrationSet } from '../calibration/calibration-set';
-import { QuantizedUNet } from '../quant/quantize-unet';
+import { QuantizedUNet, releaseFpWeights } from '../quant/quantize-unet';
 import { epsMsePerStep, temporalFeatureCosine, timingTable } from './diagnostics';
 
 /** The recipe's sampler as the diffusion sampler takes it. */
@@ -86,4 +86,18 @@ export function standardDiagnostics(id: string, ctx: DiffusionStageContext, quan
   if (options.trajectories > 0) tables.push(epsMsePerStep(id, quant, ctx.model, sampler, ctx.seed, options.trajectories, options.policy));
   tables.push(...temporalFeatureCosine(id, quant, ctx.model, sampler), ...(options.extra ?? []));
   return tables;
+}
+
+/**
+ * Runs the calibration `f` of a freshly built quantized network and frees the network if `f` throws, so that a
+ * failed step leaves no tensors behind in a long-running process.
+ */
+export function freeOnError<T>(q: QuantizedUNet, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    releaseFpWeights(q);
+    q.unet.dispose();
+    throw err;
+  }
 }

@@ -77,4 +77,15 @@ describe('ptq-naive', () => {
     ctx.model.unet.dispose();
     expect(tf.memory().numTensors).toBeLessThan(10_000);
   }, 60_000);
+
+  it('refuses a parent whose layers were already replaced, naming an entry it does not know', async () => {
+    const ctx = context();
+    const once = await ptqNaive.apply(ctx, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }));
+    if (!once.model) throw new Error('no model');
+    await expect(ptqNaive.apply({ ...ctx, model: once.model }, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }))).rejects.toThrow(
+      /quantization needs a plain UNet, but the model has \d+ entries a UNet does not \(e\.g\. '.*(layer|Quant).*'\): was it already compressed/,
+    );
+    once.model.unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { Rng } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
-import { PhaseTimer, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
 import { QuantizeUNetSpec, quantizeUNet, setQuantState } from '../quant/quantize-unet';
 import { PtqNaiveConfig, ptqNaiveConfig } from './config';
 
@@ -17,8 +17,10 @@ async function apply(ctx: DiffusionStageContext, config: PtqNaiveConfig): Promis
   const timer = new PhaseTimer();
   const set = config.activationBits < 32 ? stageCalibrationSet(ctx, calibrationSpec(config.calibration), timer) : null;
   const q = quantizeUNet(ctx.model.unet, spec(config));
-  timer.run('weights (min-max, round-to-nearest)', () => initWeightQuantizers(q, 'minmax'));
-  if (set) timer.run('activation ranges (min-max)', () => calibrateActivations(q.unet, q, set, { init: 'minmax', rng: new Rng(ctx.seed, 'ptq-naive.batches') }));
+  freeOnError(q, () => {
+    timer.run('weights (min-max, round-to-nearest)', () => initWeightQuantizers(q, 'minmax'));
+    if (set) timer.run('activation ranges (min-max)', () => calibrateActivations(q.unet, q, set, { init: 'minmax', rng: new Rng(ctx.seed, 'ptq-naive.batches') }));
+  });
   setQuantState(q, { weights: true, activations: true });
   const model = quantizedPipelineModel(ctx.model, q, 'ptq-naive');
   ctx.log(`W${config.weightBits}A${config.activationBits}: ${q.layers.length} layers quantized`);

@@ -4,7 +4,7 @@ import { calibrateActivations, initWeightQuantizers } from '../common/calibrate'
 import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { shortcutRangeRatios } from '../common/diagnostics';
 import { PhaseContext, reconstructActivations, reconstructWeights, reconstructionTable } from '../common/phases';
-import { PhaseTimer, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
 import { cachedWeightPhase } from '../common/weight-cache';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { reconstructionUnits } from '../recon/units';
@@ -21,31 +21,33 @@ async function apply(ctx: DiffusionStageContext, config: QDiffusionConfig): Prom
   const timer = new PhaseTimer();
   const set = stageCalibrationSet(ctx, calibrationSpec(config.calibration), timer);
   const q = quantizeUNet(ctx.model.unet, spec(config));
-  const rng = new Rng(ctx.seed, 'q-diffusion');
-  const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
-  const units = reconstructionUnits(q.unet, q);
-  // Keyed without the activation settings: W4A32 and W4A8 share their weight phase.
-  const weightInputs = { method: 'q-diffusion', version: qDiffusion.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights };
-  const weightReports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, 'weight init + reconstruction', () => {
-    initWeightQuantizers(q, config.weights.init);
-    return reconstructWeights(phase, units, config.weights);
+  return freeOnError(q, () => {
+    const rng = new Rng(ctx.seed, 'q-diffusion');
+    const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
+    const units = reconstructionUnits(q.unet, q);
+    // Keyed without the activation settings: W4A32 and W4A8 share their weight phase.
+    const weightInputs = { method: 'q-diffusion', version: qDiffusion.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights };
+    const weightReports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, 'weight init + reconstruction', () => {
+      initWeightQuantizers(q, config.weights.init);
+      return reconstructWeights(phase, units, config.weights);
+    });
+    const tables = [reconstructionTable('q-diffusion', 'weights', weightReports)];
+    if (config.activationBits < 32) {
+      const a = config.activations;
+      // EMA runs over the whole calibration set; min-max and MSE take one mixed-step batch, as the reference code.
+      const initRows = a.init === 'ema' ? undefined : rng.fork('init-rows').permutation(set.rows).slice(0, a.initRows);
+      timer.run('activation init', () => calibrateActivations(q.unet, q, set, { init: a.init, rows: initRows, batchSize: initRows?.length ?? 32, rng: rng.fork('init') }));
+      if (a.learn && a.iters > 0) tables.push(reconstructionTable('q-diffusion', 'activations', timer.run('activation reconstruction', () => reconstructActivations(phase, units, a))));
+    }
+    // Measured while the FP weights are still at hand (the probe runs the network in FP).
+    tables.push(shortcutRangeRatios('q-diffusion', q.unet, q, set, rng.fork('probe-rows').permutation(set.rows).slice(0, 64)));
+    releaseFpWeights(q);
+    setQuantState(q, { weights: true, activations: true });
+    const model = quantizedPipelineModel(ctx.model, q, 'q-diffusion');
+    const diagnostics = standardDiagnostics('q-diffusion', ctx, model, { trajectories: config.diagnostics.trajectories, timer, extra: tables });
+    ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.total().toFixed(0)} s`);
+    return { model, bitWidths: q.bitWidths, state: null, diagnostics };
   });
-  const tables = [reconstructionTable('q-diffusion', 'weights', weightReports)];
-  if (config.activationBits < 32) {
-    const a = config.activations;
-    // EMA runs over the whole calibration set; min-max and MSE take one mixed-step batch, as the reference code.
-    const initRows = a.init === 'ema' ? undefined : rng.fork('init-rows').permutation(set.rows).slice(0, a.initRows);
-    timer.run('activation init', () => calibrateActivations(q.unet, q, set, { init: a.init, rows: initRows, batchSize: initRows?.length ?? 32, rng: rng.fork('init') }));
-    if (a.learn && a.iters > 0) tables.push(reconstructionTable('q-diffusion', 'activations', timer.run('activation reconstruction', () => reconstructActivations(phase, units, a))));
-  }
-  // Measured while the FP weights are still at hand (the probe runs the network in FP).
-  tables.push(shortcutRangeRatios('q-diffusion', q.unet, q, set, rng.fork('probe-rows').permutation(set.rows).slice(0, 64)));
-  releaseFpWeights(q);
-  setQuantState(q, { weights: true, activations: true });
-  const model = quantizedPipelineModel(ctx.model, q, 'q-diffusion');
-  const diagnostics = standardDiagnostics('q-diffusion', ctx, model, { trajectories: config.diagnostics.trajectories, timer, extra: tables });
-  ctx.log(`W${config.weightBits}A${config.activationBits}${config.split ? ' split' : ''}: ${q.layers.length} layers, ${units.length} units, ${timer.total().toFixed(0)} s`);
-  return { model, bitWidths: q.bitWidths, state: null, diagnostics };
 }
 
 /**

@@ -103,4 +103,14 @@ describe('tfmq', () => {
     expect(withTiar).toBeLessThan(without);
     ctx.model.unet.dispose();
   }, 120_000);
+
+  it('FSC needs calibration rows at every step, says so, and a failed step leaves no tensors', async () => {
+    const ctx = context();
+    const before = tf.memory().numTensors;
+    await expect(tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, calibration: { strategy: 'uniform', steps: 2, perStep: 4 } }))).rejects.toThrow(
+      /data for 2 of 4 steps; the calibration set must cover every sampler step \(strategy 'all'\)/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    ctx.model.unet.dispose();
+  }, 60_000);
 });

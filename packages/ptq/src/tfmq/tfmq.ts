@@ -4,7 +4,7 @@ import { samplerLabel } from '@diffpress/eval';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { PhaseContext, reconstructWeights, reconstructionTable } from '../common/phases';
-import { PhaseTimer, quantizedPipelineModel, samplerConfig, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { PhaseTimer, freeOnError, quantizedPipelineModel, samplerConfig, stageCalibrationSet, standardDiagnostics } from '../common/stage';
 import { cachedWeightPhase } from '../common/weight-cache';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { CalibratedSteps, StepAwareUNet, perStepPolicy } from '../quant/step-aware';
@@ -43,35 +43,37 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
   const set = stageCalibrationSet(ctx, calibrationSpec(config.calibration), timer);
   const steps = perStep(config) ? stageSteps(ctx) : null;
   const q = quantizeUNet(ctx.model.unet, spec(config, steps));
-  const rng = new Rng(ctx.seed, 'tfmq');
-  const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
-  // Keyed without the activation settings: W4A32 and W4A8, and FSC on and off, share their weight phase.
-  const weightInputs = { method: 'tfmq', version: tfmq.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights, tiar: config.tiar };
-  // With TIAR, the temporal layers are done and frozen; without it they are reconstructed with their blocks (BRECQ).
-  const units = reconstructionUnits(q.unet, q, config.tiar ? TIB_LAYERS : []);
-  const reports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, `weight init + ${config.tiar ? 'TIAR + ' : ''}reconstruction`, () => {
-    initWeightQuantizers(q, config.weights.init);
-    const out: UnitReport[] = [];
-    if (config.tiar && config.weights.iters > 0) {
-      const times = [...new Set(Array.from(set.modelTimes))].sort((a, b) => b - a);
-      out.push(reconstructTib(q, times, config.weights, rng.fork('tiar'), ctx.log));
+  return freeOnError(q, () => {
+    const rng = new Rng(ctx.seed, 'tfmq');
+    const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
+    // Keyed without the activation settings: W4A32 and W4A8, and FSC on and off, share their weight phase.
+    const weightInputs = { method: 'tfmq', version: tfmq.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights, tiar: config.tiar };
+    // With TIAR, the temporal layers are done and frozen; without it they are reconstructed with their blocks (BRECQ).
+    const units = reconstructionUnits(q.unet, q, config.tiar ? TIB_LAYERS : []);
+    const reports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, `weight init + ${config.tiar ? 'TIAR + ' : ''}reconstruction`, () => {
+      initWeightQuantizers(q, config.weights.init);
+      const out: UnitReport[] = [];
+      if (config.tiar && config.weights.iters > 0) {
+        const times = [...new Set(Array.from(set.modelTimes))].sort((a, b) => b - a);
+        out.push(reconstructTib(q, times, config.weights, rng.fork('tiar'), ctx.log));
+      }
+      out.push(...reconstructWeights(phase, units, config.weights));
+      return out;
+    });
+    if (config.activationBits < 32) {
+      timer.run(steps ? `activation ranges per step (FSC, ${config.fscScope})` : 'activation ranges (EMA min-max)', () =>
+        calibrateActivations(q.unet, q, set, { init: 'ema', momentum: config.activations.momentum, rng: rng.fork('activations') }),
+      );
     }
-    out.push(...reconstructWeights(phase, units, config.weights));
-    return out;
+    releaseFpWeights(q);
+    setQuantState(q, { weights: true, activations: true });
+    const out = result(ctx.model, q);
+    const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
+      trajectories: config.diagnostics.trajectories, policy: out.policy, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
+    });
+    ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.total().toFixed(0)} s`);
+    return { ...out, state: steps ? ({ steps } as unknown as JsonValue) : null, diagnostics };
   });
-  if (config.activationBits < 32) {
-    timer.run(steps ? `activation ranges per step (FSC, ${config.fscScope})` : 'activation ranges (EMA min-max)', () =>
-      calibrateActivations(q.unet, q, set, { init: 'ema', momentum: config.activations.momentum, rng: rng.fork('activations') }),
-    );
-  }
-  releaseFpWeights(q);
-  setQuantState(q, { weights: true, activations: true });
-  const out = result(ctx.model, q);
-  const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
-    trajectories: config.diagnostics.trajectories, policy: out.policy, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
-  });
-  ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.total().toFixed(0)} s`);
-  return { ...out, state: steps ? ({ steps } as unknown as JsonValue) : null, diagnostics };
 }
 
 /**
