@@ -34,6 +34,14 @@ export function tinyPipelineModel(seed = 0): PipelineModel {
   return { id: 'tiny', unet, schedule: scheduleFromConfig({ type: 'linear-beta', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), prediction: 'eps' };
 }
 
+/**
+ * A stage context for method tests: the given model (default {@link tinyPipelineModel} with seed 1), no history,
+ * seed 0, DDIM with 4 steps, a silent log.
+ */
+export function tinyStageContext(model: PipelineModel = tinyPipelineModel(1), workDir = '.'): DiffusionStageContext {
+  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir, log: () => undefined };
+}
+
 /** Options of {@link checkMethodContract}. */
 export interface MethodContractOptions {
   /** Raw configs to check (default: `[{}]`, the method's defaults). */

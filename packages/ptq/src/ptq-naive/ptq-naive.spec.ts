@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '@diffpress/core';
-import { DiffusionStageContext, checkMethodContract, tinyPipelineModel, unetLayerInventory } from '@diffpress/diffusion';
+import { checkMethodContract, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
 import { accountEfficiency } from '@diffpress/eval';
 import { QuantLayer } from '../quant/layers';
 import { ptqNaive } from './ptq-naive';
-
-function context(model = tinyPipelineModel(1)): DiffusionStageContext {
-  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', log: () => undefined };
-}
 
 describe('ptq-naive', () => {
   beforeAll(async () => {
@@ -19,7 +15,7 @@ describe('ptq-naive', () => {
   }, 120_000);
 
   it('rounds every weight channel to its min-max grid and reports the bit-widths of every quantized layer', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const result = await ptqNaive.apply(ctx, ptqNaive.config.parse({ weightBits: 2, activationBits: 8, diagnostics: { trajectories: 0 } }));
     const unet = result.model?.unet;
     if (!unet) throw new Error('no model');
@@ -62,7 +58,7 @@ describe('ptq-naive', () => {
   }, 60_000);
 
   it('W8A8 stays close to FP and W2A4 does not (teacher-forced ε-MSE table)', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const mse = async (raw: Record<string, unknown>): Promise<number> => {
       const r = await ptqNaive.apply(ctx, ptqNaive.config.parse({ ...raw, diagnostics: { trajectories: 4 } }));
       const table = r.diagnostics?.find((d) => d.id === 'ptq-naive.eps-mse-per-step');
@@ -79,7 +75,7 @@ describe('ptq-naive', () => {
   }, 60_000);
 
   it('refuses a parent whose layers were already replaced, naming an entry it does not know', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const once = await ptqNaive.apply(ctx, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }));
     if (!once.model) throw new Error('no model');
     await expect(ptqNaive.apply({ ...ctx, model: once.model }, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }))).rejects.toThrow(

@@ -1,12 +1,8 @@
 import { initEngine } from '@diffpress/core';
-import { DiffusionStageContext, checkMethodContract, tinyPipelineModel } from '@diffpress/diffusion';
+import { checkMethodContract, tinyStageContext } from '@diffpress/diffusion';
 import { ptqNaive } from '../ptq-naive/ptq-naive';
 import { SplitQuantConv2d } from '../quant/layers';
 import { qDiffusion } from './q-diffusion';
-
-function context(model = tinyPipelineModel(1)): DiffusionStageContext {
-  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', log: () => undefined };
-}
 
 /** Small budgets: the tiny model has 8×8 inputs, so every unit takes milliseconds per step. */
 const small = { calibration: { steps: 4, perStep: 8 }, weights: { iters: 40, batchSize: 16 }, activations: { iters: 20, batchSize: 16, initRows: 16 }, diagnostics: { trajectories: 4 } };
@@ -32,7 +28,7 @@ describe('q-diffusion', () => {
   }, 180_000);
 
   it('reconstruction beats round-to-nearest: lower ε-MSE than ptq-naive at W3A32 and at W3A8', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     for (const activationBits of [32, 8]) {
       const naive = await ptqNaive.apply(ctx, ptqNaive.config.parse({ weightBits: 3, activationBits, diagnostics: { trajectories: 4 } }));
       // Same min-max grid as the baseline, so only the reconstruction differs; a larger α learning rate makes up for
@@ -52,7 +48,7 @@ describe('q-diffusion', () => {
   }, 180_000);
 
   it('splits the decoder shortcuts and reports their measured range ratio', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const r = await qDiffusion.apply(ctx, qDiffusion.config.parse({ ...small, weights: { iters: 0 }, activations: { learn: false, initRows: 16 } }));
     const unet = r.model?.unet;
     if (!unet) throw new Error('no model');

@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, seededNormalBatch } from '@diffpress/core';
-import { DiffusionStageContext, PipelineModel, checkMethodContract, sample, samplerTimes, tinyPipelineModel } from '@diffpress/diffusion';
+import { PipelineModel, checkMethodContract, sample, samplerTimes, tinyStageContext } from '@diffpress/diffusion';
 import { UniformQuantizer } from '../quant/quantizer';
 import { StepAwareUNet } from '../quant/step-aware';
 import { tfmq } from './tfmq';
-
-function context(model = tinyPipelineModel(1)): DiffusionStageContext {
-  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', log: () => undefined };
-}
 
 const small = { calibration: { perStep: 6 }, weights: { iters: 20, batchSize: 12 }, diagnostics: { trajectories: 2 } };
 
@@ -31,7 +27,7 @@ describe('tfmq', () => {
   }, 240_000);
 
   it('FSC: sampling at step i uses exactly the parameters calibrated for step i', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const fsc = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 } }));
     const plain = await tfmq.restore(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, fsc: false }), null);
     const [a, b] = [fsc.model, plain.model];
@@ -72,7 +68,7 @@ describe('tfmq', () => {
   }, 60_000);
 
   it('refuses a sampler whose steps differ from the calibrated ones, and a direct call at an uncalibrated time', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, diagnostics: { trajectories: 0 } }));
     const m = r.model;
     if (!m || !r.policy) throw new Error('missing model or policy');
@@ -90,7 +86,7 @@ describe('tfmq', () => {
   }, 60_000);
 
   it('TIAR brings the temporal features closer to FP than reconstructing them inside the blocks', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const minCos = async (tiar: boolean): Promise<number> => {
       const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weightBits: 3, activationBits: 32, tiar, weights: { iters: 60, batchSize: 12, lr: 1e-2, init: 'minmax' }, diagnostics: { trajectories: 0 } }));
       const table = r.diagnostics?.find((d) => d.id === 'tfmq.temporal-cosine-per-block');
@@ -105,7 +101,7 @@ describe('tfmq', () => {
   }, 120_000);
 
   it('FSC needs calibration rows at every step, says so, and a failed step leaves no tensors', async () => {
-    const ctx = context();
+    const ctx = tinyStageContext();
     const before = tf.memory().numTensors;
     await expect(tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, calibration: { strategy: 'uniform', steps: 2, perStep: 4 } }))).rejects.toThrow(
       /data for 2 of 4 steps; the calibration set must cover every sampler step \(strategy 'all'\)/,
