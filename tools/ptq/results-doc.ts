@@ -1,7 +1,8 @@
 /**
  * Writes docs/results/ptq.md from the run folders of the four PTQ paper-ablation recipes: each report's table, and
  * the orderings of ptq spec §6 checked on the numbers (mean ± std over seeds; "within noise" and "clearly" are
- * defined on the two-sigma band of the difference). Nothing is tuned here: the text states what the numbers show.
+ * defined on the two-sigma band of the per-seed paired difference — every cell shares the seeds' initial noise, see
+ * the evaluation spec §1). Nothing is tuned here: the text states what the numbers show.
  *
  *   npx nx run experiments:ablation --recipe=apps/experiments/recipes/ptq/methods-bits.yaml   # and split, calibration,
  *   npx nx run tools:ptq-results                                                            # tfmq-components
@@ -54,16 +55,23 @@ function fmt(s: Stat | undefined, digits = 3): string {
   return `${f(s.mean)} ± ${f(s.std)}`;
 }
 
-/** The two-sigma band of a difference of two means measured with these seed spreads. */
-function band(a: Stat, b: Stat): number {
-  return 2 * Math.sqrt(a.std ** 2 + b.std ** 2);
+/**
+ * How `a` compares with `b` where lower is better, paired by seed (the evaluation spec's protocol: a seed fixes the
+ * initial noise of every cell, so the seed-to-seed spread of FD cancels in the difference). The differences
+ * `a_s − b_s` over the common seeds give a mean and a sample std; beyond the two-sigma band `2·std` the verdict is
+ * 'better' or 'worse', inside it 'within noise'.
+ */
+interface Paired {
+  diff: Stat;
+  verdict: 'better' | 'worse' | 'within noise';
 }
 
-/** `a` vs `b` where lower is better: 'better', 'worse' (beyond the band) or 'within noise'. */
-function compare(a: Stat, b: Stat): 'better' | 'worse' | 'within noise' {
-  const d = a.mean - b.mean;
-  if (Math.abs(d) <= band(a, b)) return 'within noise';
-  return d < 0 ? 'better' : 'worse';
+function paired(a: Map<number, number>, b: Map<number, number>): Paired | null {
+  const seeds = [...a.keys()].filter((s) => b.has(s));
+  if (seeds.length < 2) return null;
+  const diff = stat(seeds.map((s) => (a.get(s) as number) - (b.get(s) as number)));
+  const verdict = Math.abs(diff.mean) <= 2 * diff.std ? 'within noise' : diff.mean < 0 ? 'better' : 'worse';
+  return { diff, verdict };
 }
 
 function load(dir: string): Results | null {
@@ -85,28 +93,26 @@ function calibrationCost(p: Position): number {
   return total;
 }
 
-/** Per cell label (the first param's value), per metric: the stat over seeds at position `final` (or baseline for FP). */
-function cellStats(r: Results, position: 'final' | 'baseline'): Map<string, Map<string, Stat>> {
-  const byCell = new Map<string, Map<string, number[]>>();
+/** Per cell label (the params' values), per metric: the value per seed at position `final` (or baseline for FP). */
+function cellValues(r: Results, position: 'final' | 'baseline'): Map<string, Map<string, Map<number, number>>> {
+  const byCell = new Map<string, Map<string, Map<number, number>>>();
   for (const u of r.results) {
     const p = u.positions.find((x) => x.position === position);
     if (!p) continue;
     const label = position === 'baseline' ? 'FP' : Object.values(u.params).map(String).join(' / ');
-    const m = byCell.get(label) ?? new Map<string, number[]>();
-    for (const row of p.rows) {
-      if (row.metric.includes('[')) continue;
-      m.set(row.metric, [...(m.get(row.metric) ?? []), row.value]);
-    }
-    if (position === 'final') m.set('calibration-cost-s', [...(m.get('calibration-cost-s') ?? []), calibrationCost(p)]);
+    const m = byCell.get(label) ?? new Map<string, Map<number, number>>();
+    const put = (metric: string, value: number): void => {
+      m.set(metric, (m.get(metric) ?? new Map<number, number>()).set(u.seed, value));
+    };
+    for (const row of p.rows) if (!row.metric.includes('[')) put(row.metric, row.value);
+    if (position === 'final') put('calibration-cost-s', calibrationCost(p));
     byCell.set(label, m);
   }
-  const out = new Map<string, Map<string, Stat>>();
-  for (const [label, m] of byCell) out.set(label, new Map([...m].map(([k, xs]) => [k, stat(xs)])));
-  return out;
+  return byCell;
 }
 
-function metricKey(stats: Map<string, Stat>, prefix: string): string | undefined {
-  return [...stats.keys()].find((k) => k === prefix || k.startsWith(`${prefix}-`));
+function metricKey(values: Map<string, Map<number, number>>, prefix: string): string | undefined {
+  return [...values.keys()].find((k) => k === prefix || k.startsWith(`${prefix}-`));
 }
 
 function reportTable(dir: string): string[] {
@@ -116,16 +122,20 @@ function reportTable(dir: string): string[] {
   return start < 0 ? ['(no table)'] : [...md.slice(start, end), '', md[end + 1] ?? ''];
 }
 
-/** A line stating how `a` compares with `b` on a lower-is-better metric. */
-function verdict(name: string, a: string, b: string, cells: Map<string, Map<string, Stat>>, metric: string): string {
-  const sa = cells.get(a);
-  const sb = cells.get(b);
-  const k = sa && metricKey(sa, metric);
-  if (!sa || !sb || !k || !sb.get(k) || !sa.get(k)) return `- ${name}: not measured (missing ${a} or ${b}).`;
-  const x = sa.get(k) as Stat;
-  const y = sb.get(k) as Stat;
-  if (x.n < 2 || y.n < 2) return `- ${name}: ${a} ${fmt(x)} vs ${b} ${fmt(y)} (${metric}) — one seed, no noise estimate yet.`;
-  return `- ${name}: ${a} ${fmt(x)} vs ${b} ${fmt(y)} (${metric}) — ${a} is **${compare(x, y)}** (difference ${(x.mean - y.mean).toPrecision(3)}, two-sigma band ${band(x, y).toPrecision(3)}).`;
+/** A line stating how `a` compares with `b` on a lower-is-better metric (paired by seed). */
+function verdict(name: string, a: string, b: string, cells: Map<string, Map<string, Map<number, number>>>, metric: string): string {
+  const va = cells.get(a);
+  const vb = cells.get(b);
+  const k = va && metricKey(va, metric);
+  const xa = k ? va?.get(k) : undefined;
+  const xb = k ? vb?.get(k) : undefined;
+  if (!xa || !xb) return `- ${name}: not measured (missing ${a} or ${b}).`;
+  const summary = `${a} ${fmt(stat([...xa.values()]))} vs ${b} ${fmt(stat([...xb.values()]))} (${metric})`;
+  const p = paired(xa, xb);
+  if (!p) return `- ${name}: ${summary} — fewer than two common seeds, no noise estimate yet.`;
+  // The relative size says whether a detectable difference is also a large one (FD's seed-to-seed spread is wide).
+  const relative = (100 * p.diff.mean) / stat([...xb.values()]).mean;
+  return `- ${name}: ${summary} — ${a} is **${p.verdict}** (paired difference ${fmt(p.diff)} over ${p.diff.n} seeds, ${relative >= 0 ? '+' : ''}${relative.toFixed(1)} % of ${b}; two-sigma band ${(2 * p.diff.std).toPrecision(3)}).`;
 }
 
 function main(): void {
@@ -137,8 +147,9 @@ function main(): void {
     '',
     'Generated by `npx nx run tools:ptq-results` from the run folders of the four recipes in',
     '`apps/experiments/recipes/ptq/` (run each with `npx nx run experiments:ablation --recipe=<file>`). Numbers are',
-    'mean ± std over the seeds. A comparison is **within noise** when the difference of the means is inside the',
-    'two-sigma band `2·√(std_a² + std_b²)`, and **better** / **worse** beyond it. FD is the Fréchet distance under',
+    'mean ± std over the seeds. Every cell shares each seed\'s initial noise (evaluation spec §1), so comparisons are',
+    'paired: the per-seed differences give a mean ± std, and a comparison is **within noise** when the mean difference',
+    'is inside the two-sigma band `2·std`, **better** / **worse** beyond it. FD is the Fréchet distance under',
     'the shipped MNIST classifier (lower is better); ε-MSE is the teacher-forced ε error against the FP model (64',
     'trajectories); the calibration cost is the sum of its phases\' wall-clock on this 2-core machine (shared with other',
     'jobs), counting a phase reused from the cache with the time of the run that computed it.',
@@ -154,7 +165,7 @@ function main(): void {
     }
     lines.push(`Recipe \`${r.recipe.file.replace(`${process.cwd()}/`, '')}\` (hash \`${r.recipe.hash.slice(0, 16)}\`), backend ${r.backend}.`, '');
     lines.push(...reportTable(dir), '');
-    const cells = new Map([...cellStats(r, 'final'), ...cellStats(r, 'baseline')]);
+    const cells = new Map([...cellValues(r, 'final'), ...cellValues(r, 'baseline')]);
     lines.push('Orderings (ptq spec §6):', '');
     if (name === 'ptq-methods-bits') {
       for (const m of ['naive', 'Q-Diffusion', 'TFMQ']) lines.push(verdict(`W8A8 vs FP (${m})`, `${m} W8A8`, 'FP', cells, 'fd'));
