@@ -55,17 +55,18 @@ function fmt(s: Stat | undefined, digits = 3): string {
   return `${f(s.mean)} ± ${f(s.std)}`;
 }
 
+/** A paired comparison: the per-seed differences and what they say. */
+interface Paired {
+  diff: Stat;
+  verdict: 'better' | 'worse' | 'within noise';
+}
+
 /**
  * How `a` compares with `b` where lower is better, paired by seed (the evaluation spec's protocol: a seed fixes the
  * initial noise of every cell, so the seed-to-seed spread of FD cancels in the difference). The differences
  * `a_s − b_s` over the common seeds give a mean and a sample std; beyond the two-sigma band `2·std` the verdict is
  * 'better' or 'worse', inside it 'within noise'.
  */
-interface Paired {
-  diff: Stat;
-  verdict: 'better' | 'worse' | 'within noise';
-}
-
 function paired(a: Map<number, number>, b: Map<number, number>): Paired | null {
   const seeds = [...a.keys()].filter((s) => b.has(s));
   if (seeds.length < 2) return null;
@@ -130,11 +131,12 @@ function verdict(name: string, a: string, b: string, cells: Map<string, Map<stri
   const xa = k ? va?.get(k) : undefined;
   const xb = k ? vb?.get(k) : undefined;
   if (!xa || !xb) return `- ${name}: not measured (missing ${a} or ${b}).`;
-  const summary = `${a} ${fmt(stat([...xa.values()]))} vs ${b} ${fmt(stat([...xb.values()]))} (${metric})`;
+  const sb = stat([...xb.values()]);
+  const summary = `${a} ${fmt(stat([...xa.values()]))} vs ${b} ${fmt(sb)} (${metric})`;
   const p = paired(xa, xb);
   if (!p) return `- ${name}: ${summary} — fewer than two common seeds, no noise estimate yet.`;
   // The relative size says whether a detectable difference is also a large one (FD's seed-to-seed spread is wide).
-  const relative = (100 * p.diff.mean) / stat([...xb.values()]).mean;
+  const relative = (100 * p.diff.mean) / sb.mean;
   return `- ${name}: ${summary} — ${a} is **${p.verdict}** (paired difference ${fmt(p.diff)} over ${p.diff.n} seeds, ${relative >= 0 ? '+' : ''}${relative.toFixed(1)} % of ${b}; two-sigma band ${(2 * p.diff.std).toPrecision(3)}).`;
 }
 
