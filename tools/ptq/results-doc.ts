@@ -168,19 +168,26 @@ interface Claim {
   holds: Array<Paired['verdict']>;
 }
 
+/**
+ * The paired metrics every ordering between two quantized cells is checked on: the spec names the FID-like metric
+ * and ε-MSE; the final-sample MSE against FP from the same noise is the third fidelity measure every row has. (Against
+ * FP itself only FD applies: the fidelity metrics of FP are zero by definition.)
+ */
+const PAIRED_METRICS = ['fd', 'eps-mse', 'sample-mse'];
+
 /** The acceptance orderings of ptq spec §6, each on the paired comparison it rests on. */
 const CLAIMS: Claim[] = [
   ...['naive', 'Q-Diffusion', 'TFMQ'].map((m): Claim => ({ claim: `W8A8 ${m} within noise of FP`, run: 'ptq-methods-bits', a: `${m} W8A8`, b: 'FP', metric: 'fd', holds: ['within noise'] })),
   { claim: 'W4A32 naive clearly worse than FP', run: 'ptq-methods-bits', a: 'naive W4A32', b: 'FP', metric: 'fd', holds: ['worse'] },
   { claim: 'W4A32 Q-Diffusion close to FP', run: 'ptq-methods-bits', a: 'Q-Diffusion W4A32', b: 'FP', metric: 'fd', holds: ['within noise', 'better'] },
-  { claim: 'W4A32 TFMQ ≤ Q-Diffusion', run: 'ptq-methods-bits', a: 'TFMQ W4A32', b: 'Q-Diffusion W4A32', metric: 'fd', holds: ['within noise', 'better'] },
-  ...['fd', 'eps-mse'].flatMap((metric): Claim[] => [
+  ...PAIRED_METRICS.map((metric): Claim => ({ claim: 'W4A32 TFMQ ≤ Q-Diffusion', run: 'ptq-methods-bits', a: 'TFMQ W4A32', b: 'Q-Diffusion W4A32', metric, holds: ['within noise', 'better'] })),
+  ...PAIRED_METRICS.flatMap((metric): Claim[] => [
     { claim: 'W4A8 naive clearly worse than Q-Diffusion', run: 'ptq-methods-bits', a: 'naive W4A8', b: 'Q-Diffusion W4A8', metric, holds: ['worse'] },
     { claim: 'W4A8 TFMQ ≤ Q-Diffusion (within noise or better)', run: 'ptq-methods-bits', a: 'TFMQ W4A8', b: 'Q-Diffusion W4A8', metric, holds: ['within noise', 'better'] },
   ]),
   ...['W8A8', 'W4A8'].map((bits): Claim => ({ claim: `TFMQ calibration faster than Q-Diffusion (${bits})`, run: 'ptq-methods-bits', a: `TFMQ ${bits}`, b: `Q-Diffusion ${bits}`, metric: 'calibration-cost-s', holds: ['better'] })),
-  ...['fd', 'eps-mse'].map((metric): Claim => ({ claim: 'Q-Diffusion W4A8 split off worse than on (if the shortcut input is bimodal: range ratio in ptq-split)', run: 'ptq-split', a: 'false', b: 'true', metric, holds: ['worse'] })),
-  ...['first', 'last', 'single'].flatMap((s) => ['fd', 'eps-mse'].map((metric): Claim => ({ claim: `uniform calibration beats ${s}`, run: 'ptq-calibration', a: s, b: 'uniform', metric, holds: ['worse'] }))),
+  ...PAIRED_METRICS.map((metric): Claim => ({ claim: 'Q-Diffusion W4A8 split off worse than on (if the shortcut input is bimodal: range ratio in ptq-split)', run: 'ptq-split', a: 'false', b: 'true', metric, holds: ['worse'] })),
+  ...['first', 'last', 'single'].flatMap((s) => PAIRED_METRICS.map((metric): Claim => ({ claim: `uniform calibration beats ${s}`, run: 'ptq-calibration', a: s, b: 'uniform', metric, holds: ['worse'] }))),
 ];
 
 /** The summary table: each acceptance ordering, the paired difference it rests on, and whether it holds. */
@@ -211,8 +218,9 @@ function main(): void {
     'paired: the per-seed differences give a mean ± std, and a comparison is **within noise** when the mean difference',
     'is inside the two-sigma band `2·std`, **better** / **worse** beyond it. FD is the Fréchet distance under',
     'the shipped MNIST classifier (lower is better); ε-MSE is the teacher-forced ε error against the FP model (64',
-    'trajectories); the calibration cost is the sum of its phases\' wall-clock on this 2-core machine (shared with other',
-    'jobs), counting a phase reused from the cache with the time of the run that computed it.',
+    'trajectories); sample-MSE is the final sample\'s MSE against the FP sample drawn from the same initial noise. The',
+    'calibration cost is the sum of its phases\' wall-clock on this 2-core machine (shared with other jobs), counting a',
+    'phase reused from the cache with the time of the run that computed it.',
     '',
   ];
   const cellsByRun = new Map<string, Map<string, Map<string, Map<number, number>>>>();
@@ -242,13 +250,13 @@ function main(): void {
       lines.push(verdict('W4A32: naive vs FP', 'naive W4A32', 'FP', cells, 'fd'));
       lines.push(verdict('W4A32: Q-Diffusion vs FP', 'Q-Diffusion W4A32', 'FP', cells, 'fd'));
       lines.push(verdict('W4A32: TFMQ vs Q-Diffusion', 'TFMQ W4A32', 'Q-Diffusion W4A32', cells, 'fd'));
-      for (const metric of ['fd', 'eps-mse']) {
+      for (const metric of PAIRED_METRICS) {
         lines.push(verdict(`W4A8: naive vs Q-Diffusion`, 'naive W4A8', 'Q-Diffusion W4A8', cells, metric));
         lines.push(verdict(`W4A8: TFMQ vs Q-Diffusion`, 'TFMQ W4A8', 'Q-Diffusion W4A8', cells, metric));
       }
       for (const b of ['W8A8', 'W4A32', 'W4A8']) lines.push(verdict(`calibration wall-clock ${b}: TFMQ vs Q-Diffusion`, `TFMQ ${b}`, `Q-Diffusion ${b}`, cells, 'calibration-cost-s'));
     } else if (name === 'ptq-split') {
-      for (const metric of ['fd', 'eps-mse']) lines.push(verdict('split off vs on', 'false', 'true', cells, metric));
+      for (const metric of PAIRED_METRICS) lines.push(verdict('split off vs on', 'false', 'true', cells, metric));
       const ratios = r.results.flatMap((u) => u.positions.flatMap((p) => (p.stages ?? []).flatMap((s) => s.diagnostics.filter((d) => d.id.endsWith('shortcut-range-ratio')))));
       const all = ratios.flatMap((t) => t.rows.map((row) => row[3] as number));
       if (all.length) {
@@ -258,11 +266,11 @@ function main(): void {
         notes.push(`The split ordering is conditional on the shortcut input being bimodal. Measured deep/skip range ratio of its two halves: ${range} (1 = same range), over ${ratios[0].rows.length} decoder shortcuts and ${ratios.length} runs.`);
       }
     } else if (name === 'ptq-calibration') {
-      for (const s of ['first', 'last', 'single']) for (const metric of ['fd', 'eps-mse']) lines.push(verdict(`${s} vs uniform`, s, 'uniform', cells, metric));
+      for (const s of ['first', 'last', 'single']) for (const metric of PAIRED_METRICS) lines.push(verdict(`${s} vs uniform`, s, 'uniform', cells, metric));
     } else {
       const base = 'false / false / all';
       for (const [what, cell] of [['+TIAR', 'true / false / all'], ['+FSC', 'false / true / all'], ['TIAR + FSC', 'true / true / all'], ['TIAR + FSC (temporal scope)', 'true / true / temporal']]) {
-        for (const metric of ['fd', 'eps-mse']) lines.push(verdict(`${what} vs BRECQ baseline`, cell, base, cells, metric));
+        for (const metric of PAIRED_METRICS) lines.push(verdict(`${what} vs BRECQ baseline`, cell, base, cells, metric));
       }
       lines.push(verdict('FSC scope temporal vs all', 'true / true / temporal', 'true / true / all', cells, 'eps-mse'));
     }
