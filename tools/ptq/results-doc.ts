@@ -120,7 +120,11 @@ function reportTable(dir: string): string[] {
   const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8').split('\n');
   const start = md.findIndex((l) => l.startsWith('| model'));
   const end = md.findIndex((l, i) => i > start && !l.startsWith('|'));
-  return start < 0 ? ['(no table)'] : [...md.slice(start, end), '', md[end + 1] ?? ''];
+  // The recipe's description (between the title and the "Recipe" line) states its scale: calibration size, iterations.
+  const recipeAt = md.findIndex((l) => l.startsWith('Recipe '));
+  const description = recipeAt > 1 ? md.slice(1, recipeAt).filter((l) => l.trim() !== '') : [];
+  const table = start < 0 ? ['(no table)'] : [...md.slice(start, end), '', md[end + 1] ?? ''];
+  return [...description.flatMap((l) => [l, '']), ...table];
 }
 
 /** A paired comparison of two cells on one metric, with the means it was made from. */
