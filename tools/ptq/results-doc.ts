@@ -35,6 +35,9 @@ interface Results {
   results: Unit[];
 }
 
+/** Per cell label, per metric, per seed: the value. */
+type Cells = Map<string, Map<string, Map<number, number>>>;
+
 /** Mean and sample std over seeds. */
 interface Stat {
   mean: number;
@@ -95,8 +98,8 @@ function calibrationCost(p: Position): number {
 }
 
 /** Per cell label (the params' values), per metric: the value per seed at position `final` (or baseline for FP). */
-function cellValues(r: Results, position: 'final' | 'baseline'): Map<string, Map<string, Map<number, number>>> {
-  const byCell = new Map<string, Map<string, Map<number, number>>>();
+function cellValues(r: Results, position: 'final' | 'baseline'): Cells {
+  const byCell: Cells = new Map();
   for (const u of r.results) {
     const p = u.positions.find((x) => x.position === position);
     if (!p) continue;
@@ -138,7 +141,7 @@ interface Comparison {
 }
 
 /** Compares cell `a` with cell `b` on a lower-is-better metric, paired by seed; null when either is missing. */
-function compare(a: string, b: string, cells: Map<string, Map<string, Map<number, number>>>, metric: string): Comparison | null {
+function compare(a: string, b: string, cells: Cells, metric: string): Comparison | null {
   const va = cells.get(a);
   const vb = cells.get(b);
   const k = va && metricKey(va, metric);
@@ -151,7 +154,7 @@ function compare(a: string, b: string, cells: Map<string, Map<string, Map<number
 }
 
 /** A line stating how `a` compares with `b` on a lower-is-better metric (paired by seed). */
-function verdict(name: string, a: string, b: string, cells: Map<string, Map<string, Map<number, number>>>, metric: string): string {
+function verdict(name: string, a: string, b: string, cells: Cells, metric: string): string {
   const c = compare(a, b, cells, metric);
   if (!c) return `- ${name}: not measured (missing ${a} or ${b}).`;
   if (!c.p) return `- ${name}: ${c.summary} — fewer than two common seeds, no noise estimate yet.`;
@@ -195,7 +198,7 @@ const CLAIMS: Claim[] = [
 ];
 
 /** The summary table: each acceptance ordering, the paired difference it rests on, and whether it holds. */
-function claimTable(cellsByRun: Map<string, Map<string, Map<string, Map<number, number>>>>): string[] {
+function claimTable(cellsByRun: Map<string, Cells>): string[] {
   const lines = ['| ordering (ptq spec §6) | metric | paired difference a − b | relative | verdict of a vs b | holds |', '|---|---|---:|---:|---|---|'];
   for (const c of CLAIMS) {
     const cells = cellsByRun.get(c.run);
@@ -227,7 +230,7 @@ function main(): void {
     'phase reused from the cache with the time of the run that computed it.',
     '',
   ];
-  const cellsByRun = new Map<string, Map<string, Map<string, Map<number, number>>>>();
+  const cellsByRun = new Map<string, Cells>();
   const summaryAt = lines.length;
   const notes: string[] = [];
   for (const name of names) {
