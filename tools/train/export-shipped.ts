@@ -67,7 +67,7 @@ ${spec.description}.
 | Parameterization / loss weighting | ${spec.prediction} / ${spec.weighting} |
 | Data | MNIST train split (8 000 digits, \`loadMnist({ split: 'train' })\`), scaled to [−1, 1] |
 | Training | ${latest.step} of ${spec.steps} updates, batch ${spec.batchSize}, AdamW (weight decay ${spec.weightDecay}), lr \`${JSON.stringify(spec.lr)}\`, gradient-norm clip ${spec.clipGradNorm}, EMA ${spec.emaDecay}, seed ${spec.seed} |
-| Wall-clock of the updates | ${(state.trainedSeconds / 3600).toFixed(2)} h on ${engine.backend} (${engine.simd ? 'SIMD, ' : ''}${engine.threads} thread) — 2-core machine, another training running beside it |
+| Wall-clock of the updates | ${(state.trainedSeconds / 3600).toFixed(2)} h on ${engine.backend} (${engine.simd ? 'SIMD, ' : ''}${engine.threads} thread) — a 2-core machine shared with other jobs |
 | Final training loss (mean of the last ${tail.length} updates) | ${finalLoss.toFixed(5)} |
 | Held-out loss, EMA weights, all ${test.size} test digits (t, ε keyed by seed ${HELD_OUT_SEED}) | ${heldOut.toFixed(5)} |
 | Weights | \`model.safetensors\`: the EMA weights, float32, with the config in its metadata |
