@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const card = `# ${spec.id}
 
 The MNIST feature network of \`@diffpress/eval\`: a LeNet-style CNN whose ${spec.config.hidden}-wide penultimate layer is
-the feature space of \`fd-mnist\`, KID and precision/recall, and whose softmax feeds the classifier score and the
+the feature space of \`fd-mnist-classifier-v1\`, KID and precision/recall, and whose softmax feeds the classifier score and the
 class-histogram entropy.
 
 | | |

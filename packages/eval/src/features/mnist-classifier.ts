@@ -5,7 +5,7 @@ import { Conv2d, Dropout, Linear, Module, Rng } from '@diffpress/core';
 export interface MnistClassifierConfig {
   /** Output channels of the three convolutions (5×5 stride 1, 5×5 stride 2, 3×3 stride 2). */
   channels: [number, number, number];
-  /** Width of the penultimate layer: the feature space of `fd-mnist` and the other feature metrics. */
+  /** Width of the penultimate layer: the feature space of `fd-mnist-classifier-v1` and the other feature metrics. */
   hidden: number;
   /** Classes. */
   classes: number;
