@@ -8,17 +8,20 @@
  *
  * Samples come from the sample cache, so draw them first in the background (resumable) with
  * `tools:draw-samples`; anything missing is drawn here — or, with --cached-only, each set is reported at the number
- * of samples the cache holds (whole chunks; sets with none are left out). Options: --samples (default 1000),
- * --ddpm-samples (default --samples; 0 leaves the DDPM rows out), --seed (0), --cache, --out (docs), --cached-only,
- * --skip-latency.
+ * of samples the cache holds (whole chunks; sets with none are left out). A set the cache holds fewer samples of
+ * than the previous `<out>/baselines.json` keeps that file's rows when weights, sampler, seed, feature network and
+ * metric and library versions all match (see kept-rows.ts; the table marks them with their date); --fresh drops them.
+ * Options: --samples (default 1000), --ddpm-samples (default --samples; 0 leaves the DDPM rows out), --seed (0),
+ * --cache, --out (docs), --cached-only, --fresh, --skip-latency.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { engineInfo, initEngine, writeFileAtomic } from '@diffpress/core';
 import { SamplerConfig, loadDiffusionModel, loadMnist } from '@diffpress/diffusion';
-import { ResultRow, cachedSampleCount, evaluate, loadFeatureNetwork, measureLatency } from '@diffpress/eval';
+import { ResultRow, cachedSampleCount, evaluate, libraryVersion, loadFeatureNetwork, measureLatency, moduleDigest, samplerLabel } from '@diffpress/eval';
 import { arg, argOr, flag } from '../cli-args';
 import { modelAccountingTable, paperChecksTable, partsTable } from './accounting-tables';
+import { keptRows, readPreviousRows } from './kept-rows';
 
 const METRICS = ['fd', 'kid', 'precision', 'recall', 'classifier-score', 'class-entropy'];
 const MODELS = ['unet-mnist-s-eps', 'unet-mnist-s-v'];
@@ -33,6 +36,10 @@ function value(rows: ResultRow[], id: string): ResultRow {
   const r = rows.find((x) => x.metricId === id);
   if (!r) throw new Error(`no ${id} row`);
   return r;
+}
+
+function keptLabel(rows: ResultRow[]): string {
+  return ` (kept, ${rows[0].date.slice(0, 10)})`;
 }
 
 function tableRow(label: string, rows: ResultRow[]): string {
@@ -58,14 +65,26 @@ async function main(): Promise<void> {
   const all: ResultRow[] = [];
   const common = { metrics: METRICS, seed, reference: train, featureNet: net, cacheDir, log };
 
-  // Which sets, at which n: with --cached-only, what the sample cache holds now (whole chunks), nothing drawn.
-  const plan: Array<{ id: string; sampler: SamplerConfig; n: number }> = [];
+  // Which sets, at which n: with --cached-only, what the sample cache holds now (whole chunks), nothing drawn. Rows
+  // of the previous record stand in for a set the cache holds fewer samples of (none is drawn for it then either).
+  const previous = flag('fresh') ? [] : readPreviousRows(path.join(outDir, 'baselines.json'));
+  const plan: Array<{ id: string; sampler: SamplerConfig; n: number; kept: ResultRow[] | null }> = [];
   for (const id of MODELS) {
     const model = loadDiffusionModel(id);
+    const modelDigest = moduleDigest(model.unet);
     for (const sampler of SAMPLERS) {
       const asked = sampler.kind === 'ddpm' ? ddpmSamples : samples;
-      const n = cachedOnly ? Math.min(asked, cachedSampleCount(model, sampler, seed, [28, 28, 1], cacheDir)) : asked;
-      if (n > 0) plan.push({ id, sampler, n });
+      if (asked <= 0) continue;
+      const cached = Math.min(asked, cachedSampleCount(model, sampler, seed, [28, 28, 1], cacheDir));
+      const query = { subject: id, modelDigest, sampler: samplerLabel(sampler), seed, featureNetDigest: net.digest, libraryVersion: libraryVersion(), metrics: METRICS };
+      const kept = keptRows(previous, query);
+      // Kept rows stand in for a set this cache cannot give as large (--cached-only) or would have to draw (otherwise).
+      if (kept && (cachedOnly ? kept[0].samples > cached : cached < asked && kept[0].samples === asked)) {
+        plan.push({ id, sampler, n: kept[0].samples, kept });
+      } else {
+        const n = cachedOnly ? cached : asked;
+        if (n > 0) plan.push({ id, sampler, n, kept: null });
+      }
     }
     model.unet.dispose();
   }
@@ -84,11 +103,11 @@ async function main(): Promise<void> {
   const checks: string[] = [];
   for (const id of MODELS) {
     const model = loadDiffusionModel(id);
-    for (const { sampler, n } of plan.filter((p) => p.id === id)) {
-      log(`${id} ${sampler.kind}-${sampler.steps}: ${n} samples`);
-      const rows = await evaluate(model, { ...common, samples: n, sampler });
+    for (const { sampler, n, kept } of plan.filter((p) => p.id === id)) {
+      log(`${id} ${sampler.kind}-${sampler.steps}: ${n} samples${kept ? ` (rows kept from ${kept[0].date})` : ''}`);
+      const rows = kept ?? (await evaluate(model, { ...common, samples: n, sampler }));
       all.push(...rows);
-      lines.push(tableRow(`\`${id}\` ${rows[0].sampler}`, rows));
+      lines.push(tableRow(`\`${id}\` ${rows[0].sampler}${kept ? keptLabel(kept) : ''}`, rows));
       if (id === 'unet-mnist-s-eps' && sampler.kind === 'ddim' && sampler.steps === 100) {
         const entropy = value(rows, 'class-entropy').value;
         const fd = value(rows, 'fd').value;
@@ -117,16 +136,25 @@ async function main(): Promise<void> {
       `| one UNet call, batch ${lat.batchSize} | ${lat.msPerCall.toFixed(1)} ms (${lat.msPerCallPerSample.toFixed(2)} ms per sample) |`,
       `| one ${lat.sampler} sample (runs of 16 samples) | ${lat.msPerSample?.toFixed(1)} ms |`,
       `| peak tensor memory of one batch-${lat.batchSize} call | ${(lat.peakBytes / 2 ** 20).toFixed(1)} MiB |`,
+      // The evaluation spec's "bytes on disk" of an exported model; the accounting below gives the FP32 size it predicts.
+      `| checkpoint on disk (\`models/unet-mnist-s-eps/model.safetensors\`) | ${fs.statSync(model.file).size.toLocaleString('en-US')} bytes (${(fs.statSync(model.file).size / 2 ** 20).toFixed(3)} MiB) |`,
     ].join('\n');
   }
 
-  const short = plan.filter((p) => p.n < samples);
+  const short = plan.filter((p) => p.n < (p.sampler.kind === 'ddpm' ? ddpmSamples : samples));
+  // What a DDPM-1000 set costs, from the drawing time the DDPM rows recorded (none when no DDPM set was drawn yet).
+  const ddpmRows = all.filter((r) => r.sampler === 'ddpm-1000' && r.metricId === 'fd' && r.samplingSeconds > 0);
+  const perSample = ddpmRows.length ? ddpmRows.reduce((a, r) => a + r.samplingSeconds, 0) / ddpmRows.reduce((a, r) => a + r.samples, 0) : null;
+  const costText =
+    perSample === null
+      ? 'One DDPM-1000 sample costs 1000 UNet calls.'
+      : `One DDPM-1000 sample costs 1000 UNet calls: the DDPM rows above took ${perSample.toFixed(1)} s per sample to draw (wall-clock of each cache ` +
+        `chunk on one wasm thread, summed), so 1000 of them take ≈ ${((perSample * 1000) / 3600).toFixed(1)} h of one process.`;
   const missing = MODELS.flatMap((id) => SAMPLERS.filter((sm) => !plan.some((p) => p.id === id && p.sampler === sm)).map((sm) => `\`${id}\` ${sm.kind}-${sm.steps}`));
   const incompleteNote =
     short.length + missing.length > 0
       ? `\n**Incomplete:** ${[...short.map((p) => `\`${p.id}\` ${p.sampler.kind}-${p.sampler.steps} has n = ${p.n}`), ...missing.map((m) => `${m} is missing`)].join('; ')} ` +
-        `(the issue asks for ${samples}). One DDPM-1000 sample costs 1000 UNet calls (≈ 28 ms each per sample at batch 64 on one wasm thread), so ` +
-        `1000 of them take ≈ 7.8 h of one core. The sample cache is resumable: \`npx nx run tools:draw-samples --args="--model=<id> --sampler=ddpm --steps=1000 --count=1000"\` ` +
+        `(the issue asks for ${samples}). ${costText} The sample cache is resumable: \`npx nx run tools:draw-samples --args="--model=<id> --sampler=ddpm --steps=1000 --count=1000"\` ` +
         `completes a set, and rerunning this command reports it. FD is biased upwards at small n (compare the floor rows); KID is not.\n`
       : '';
   const argsText = process.argv.slice(2).join(' ');
@@ -139,7 +167,9 @@ its ${net.featureDim}-wide penultimate layer for FD, KID (cubic polynomial kerne
 equally large seeded subset of the reference); its softmax for the classifier score and the arg-max class entropy (ln 10 = 2.303 at
 perfect balance). Sampling time is the wall-clock of drawing the set on ${info?.backend} (one thread), summed over cache chunks.
 Models (content digests of the weights evaluated): ${MODELS.map((id) => `\`${id}\` \`${all.find((r) => r.subject === id)?.modelDigest?.slice(0, 16) ?? 'not evaluated'}…\``).join(', ')}.
-Raw rows: [baselines.json](baselines.json).
+Raw rows: [baselines.json](baselines.json). A row marked _kept_ (with the date it was measured) is carried over from the previous
+baselines.json because this machine's sample cache did not hold its set: it is kept only when the weights digest, sampler, seed,
+feature network and metric and library versions all match (\`--fresh\` drops kept rows).
 
 ## Sample quality
 
