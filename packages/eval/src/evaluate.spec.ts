@@ -106,6 +106,8 @@ describe('evaluate', () => {
     expect(buckets).toHaveLength(5);
     for (const r of buckets) expect(r.value).toBeCloseTo(0.01, 6);
     expect(pick(b, 'sample-mse')).toBeGreaterThan(0);
+    // PSNR of the same pairs, peak-to-peak 2 (samples in [−1, 1]): 10·log10(2² / MSE).
+    expect(pick(b, 'sample-psnr')).toBeCloseTo(10 * Math.log10(4 / pick(b, 'sample-mse')), 9);
     expect(b[0]).toMatchObject({ subject: 'shifted', sampler: 'ddim-5', samples: 8 });
     expect(b[0].modelDigest).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -129,5 +131,9 @@ describe('referenceStats', () => {
     // A different split gets a different cache entry.
     const other = subset(digits, [0, 1, 2, 3, 4, 5], 'mnist/test[0:6]');
     expect(referenceStats(other, net, { cacheDir: dir }).file).not.toBe(first.file);
+    // So does the same split under another feature network, with that network's width.
+    const underSmall = referenceStats(digits, small, { cacheDir: dir });
+    expect(underSmall.file).not.toBe(first.file);
+    expect(underSmall.stats.mean.length).toBe(16);
   });
 });
