@@ -112,6 +112,14 @@ describe('paper architecture checks (binarization spec §3)', () => {
     expect(fp.byPart.time.macs).toBeGreaterThan(0);
     expect(fp.byPart.decoder.macs).toBeGreaterThan(fp.byPart.encoder.macs);
     expect(fp.sizeBytes / MIB).toBeCloseTo(fp.sizeMiB, 12);
+    // Every total, quantized too (BOPs and FP MACs are then both non-zero), is the sum over the parts.
+    const w4a4 = accountEfficiency(ldm4, { bits: uniformBits(ldm4, { weightBits: 4, activationBits: 4 }) });
+    const q = Object.values(w4a4.byPart);
+    expect(w4a4.bops).toBeGreaterThan(0);
+    expect(w4a4.fpMacs).toBeGreaterThan(0);
+    for (const key of ['params', 'sizeBytes', 'macs', 'fpMacs', 'bops', 'ops'] as const) {
+      expect(q.reduce((s, p) => s + p[key], 0)).toBeCloseTo(w4a4[key], 0);
+    }
   });
 
   it('gives compression ratios against the FP baseline', () => {
