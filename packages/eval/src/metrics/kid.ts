@@ -18,8 +18,11 @@ interface SelfSums {
 
 const selfCache = new WeakMap<FeatureMatrix, SelfSums>();
 
-/** k(x, y) = (xᵀy / d + 1)³, the kernel of KID (Bińkowski et al. 2018). */
-function kernel(a: Float32Array, i: number, b: Float32Array, j: number, dim: number): number {
+/**
+ * k(x, y) = (xᵀy / d + 1)³, the kernel of KID (Bińkowski et al. 2018), between row `i` of `a` and row `j` of `b`
+ * (row-major, `dim` wide). Exported for analyses of the estimator (e.g. its expectation under a given sampling design).
+ */
+export function kidKernel(a: Float32Array, i: number, b: Float32Array, j: number, dim: number): number {
   let dot = 0;
   const ia = i * dim;
   const jb = j * dim;
@@ -35,7 +38,7 @@ function selfSums(x: FeatureMatrix): SelfSums {
   let total = 0;
   for (let i = 0; i < x.n; i++) {
     for (let j = i + 1; j < x.n; j++) {
-      const k = kernel(x.data, i, x.data, j, x.dim);
+      const k = kidKernel(x.data, i, x.data, j, x.dim);
       rows[i] += k;
       rows[j] += k;
       total += 2 * k;
@@ -69,7 +72,7 @@ export function kernelInceptionDistance(x: FeatureMatrix, y: FeatureMatrix): Kid
   let sxy = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      const k = kernel(x.data, i, y.data, j, x.dim);
+      const k = kidKernel(x.data, i, y.data, j, x.dim);
       cx[i] += k;
       cy[j] += k;
       sxy += k;
