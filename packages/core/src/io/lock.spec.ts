@@ -1,8 +1,8 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { acquireLock, sleepSync, tryLock } from './lock';
+import { acquireLock, produceOnce, sleepSync, tryLock } from './lock';
 
 /** The value, or a test failure when it is missing. */
 function must<T>(v: T | null | undefined): T {
@@ -64,6 +64,42 @@ describe('file locks', () => {
     const lock = await acquireLock(file, { pollMs: 20 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
     lock.release();
+  });
+
+  it('produceOnce produces a missing file once under its lock, then reads it', () => {
+    const file = path.join(dir, 'stats.txt');
+    const produced: string[] = [];
+    const produce = (): string => {
+      expect(fs.existsSync(`${file}.lock`)).toBe(true);
+      fs.writeFileSync(file, 'computed');
+      produced.push('x');
+      return 'fresh';
+    };
+    const read = (): string => fs.readFileSync(file, 'utf8');
+    expect(produceOnce(file, read, produce)).toBe('fresh');
+    expect(produceOnce(file, read, produce)).toBe('computed');
+    expect(produced).toHaveLength(1);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('produceOnce waits for the process holding the lock and reads what it wrote, producing nothing', () => {
+    const file = path.join(dir, 'shared.txt');
+    // This process holds the lock (it is alive, so the lock is not stale); another process writes the file later.
+    const held = must(tryLock(`${file}.lock`));
+    const writer = spawn(process.execPath, ['-e', `setTimeout(() => require('fs').writeFileSync(${JSON.stringify(file)}, 'theirs'), 300)`]);
+    const t0 = Date.now();
+    const got = produceOnce(
+      file,
+      () => fs.readFileSync(file, 'utf8'),
+      () => {
+        throw new Error('produced although another process held the lock');
+      },
+      20,
+    );
+    expect(got).toBe('theirs');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    held.release();
+    writer.kill();
   });
 
   it('sleepSync blocks for about the given time', () => {

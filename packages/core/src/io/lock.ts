@@ -127,3 +127,31 @@ export async function acquireLock(file: string, options: LockOptions & { pollMs?
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
   }
 }
+
+/**
+ * A cached file shared by processes (`--jobs` workers, cluster shards, background draws): returns `read()` when
+ * `file` exists, else produces it under the lock `<file>.lock` while other processes wait for it, so it is never
+ * produced twice at once. `produce` must write `file` atomically (e.g. with `writeFileAtomic`): the others read it
+ * as soon as it exists. Synchronous: the waiting is {@link sleepSync} polling every `pollMs` (default 500 ms).
+ *
+ * @example
+ * ```ts
+ * const stats = produceOnce(file, () => readStats(file), () => { const s = compute(); writeStats(file, s); return s; });
+ * ```
+ */
+export function produceOnce<T>(file: string, read: () => T, produce: () => T, pollMs = 500): T {
+  for (;;) {
+    if (fs.existsSync(file)) return read();
+    const lock = tryLock(`${file}.lock`);
+    if (!lock) {
+      sleepSync(pollMs);
+      continue;
+    }
+    try {
+      // Another process may have finished it between the check and the lock.
+      if (!fs.existsSync(file)) return produce();
+    } finally {
+      lock.release();
+    }
+  }
+}

@@ -1,7 +1,6 @@
 import { createHash } from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
-import { RawTensor, rawFromFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { RawTensor, produceOnce, rawFromFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { ArrayDataset } from '@diffpress/diffusion';
 import { EmbeddedSet, embedImages } from '../features/embed';
 import { FeatureNetRef, FeatureNetwork } from '../features/feature-network';
@@ -59,7 +58,7 @@ export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: R
   const key = createHash('sha256').update(`v1 ${dsDigest} ${net.digest}`).digest('hex');
   const file = options.cacheDir === null ? null : path.join(options.cacheDir ?? defaultCacheDir(), 'reference', `${key}.safetensors`);
   const base = { dataset: ds.name, datasetDigest: dsDigest, featureNet: { id: net.id, digest: net.digest }, file };
-  if (file && fs.existsSync(file)) {
+  const read = (file: string): ReferenceStats => {
     const { tensors } = readSafetensorsFile(file);
     const get = (name: string): RawTensor => {
       const t = tensors.get(name);
@@ -77,17 +76,21 @@ export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: R
       cov: { rows: dim, cols: dim, data: rawToTypedArray(get('cov') as RawTensor & { dtype: 'F64' }) },
     };
     return { ...base, features, probs, stats, cached: true };
-  }
-  const embedded = embedImages(net, ds.data, ds.sampleShape, 250, options.onProgress);
-  const stats = gaussianStats(embedded.features);
-  if (file) {
-    const tensors = new Map<string, RawTensor>([
+  };
+  const compute = (file: string | null): ReferenceStats => {
+    const embedded = embedImages(net, ds.data, ds.sampleShape, 250, options.onProgress);
+    const stats = gaussianStats(embedded.features);
+    if (file) {
+      const tensors = new Map<string, RawTensor>([
       ['features', rawFromFloat32(embedded.features.data, [embedded.features.n, embedded.features.dim])],
       ['mean', rawF64(stats.mean, [stats.mean.length])],
       ['cov', rawF64(stats.cov.data, [stats.cov.rows, stats.cov.cols])],
     ]);
-    if (embedded.probs) tensors.set('probs', rawFromFloat32(embedded.probs.data, [embedded.probs.n, embedded.probs.classes]));
-    writeSafetensorsFile(file, tensors, { 'diffpress.dataset': ds.name, 'diffpress.featureNet': net.id, 'diffpress.featureNetDigest': net.digest });
-  }
-  return { ...base, ...embedded, stats, cached: false };
+      if (embedded.probs) tensors.set('probs', rawFromFloat32(embedded.probs.data, [embedded.probs.n, embedded.probs.classes]));
+      writeSafetensorsFile(file, tensors, { 'diffpress.dataset': ds.name, 'diffpress.featureNet': net.id, 'diffpress.featureNetDigest': net.digest });
+    }
+    return { ...base, ...embedded, stats, cached: false };
+  };
+  // Processes sharing the cache (recipe workers, background draws) embed a split once; the others wait and read it.
+  return file ? produceOnce(file, () => read(file), () => compute(file)) : compute(null);
 }

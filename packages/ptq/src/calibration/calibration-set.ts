@@ -1,10 +1,9 @@
 import * as path from 'path';
 import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { fnv1a32, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { fnv1a32, produceOnce, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, PipelineModel, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
 import { canonicalJson, canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
-import { produceOnce } from '../common/produce-once';
 
 /**
  * Which sampler steps calibration data is taken from (ptq spec §1):

@@ -1,11 +1,10 @@
 import * as path from 'path';
 import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { produceOnce, rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { canonicalJson } from '@diffpress/eval';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
-import { produceOnce } from './produce-once';
 import { PhaseTimer } from './stage';
 
 /** Format of stored weight phases (part of the key). */
