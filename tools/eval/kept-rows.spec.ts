@@ -51,6 +51,8 @@ describe('keptRows', () => {
   it('takes the largest sample count that has every metric', () => {
     const prev = [row('fd', 512), row('kid', 512), row('fd', 1000), row('kid', 1000), row('fd', 2000)];
     expect(keptRows(prev, query)?.map((r) => r.samples)).toEqual([1000, 1000]);
+    expect(keptRows(prev, query, 999)?.map((r) => r.samples)).toEqual([512, 512]);
+    expect(keptRows(prev, query, 511)).toBeNull();
   });
 
   it.each<[string, Partial<ResultRow>]>([

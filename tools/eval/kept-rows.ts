@@ -38,12 +38,12 @@ export function readPreviousRows(file: string): ResultRow[] {
 }
 
 /**
- * The earlier rows of one sample set, one per asked metric, at the largest sample count that has them all; `null`
- * when no count has every metric. Rows are kept only when everything that determines their values matches: model
+ * The earlier rows of one sample set, one per asked metric, at the largest sample count up to `maxSamples` that has
+ * them all; `null` when no such count has every metric. Rows are kept only when everything that determines their values matches: model
  * weights, sampler, seed, feature network, metric versions and library version. Data rows (the floor) are never kept:
  * they are cheap to recompute.
  */
-export function keptRows(previous: readonly ResultRow[], q: KeptRowsQuery): ResultRow[] | null {
+export function keptRows(previous: readonly ResultRow[], q: KeptRowsQuery, maxSamples = Infinity): ResultRow[] | null {
   const matching = previous.filter(
     (r) =>
       r.subject === q.subject &&
@@ -52,7 +52,8 @@ export function keptRows(previous: readonly ResultRow[], q: KeptRowsQuery): Resu
       r.seed === q.seed &&
       r.featureNet?.digest === q.featureNetDigest &&
       r.libraryVersion === q.libraryVersion &&
-      r.recipeHash === null,
+      r.recipeHash === null &&
+      r.samples <= maxSamples,
   );
   const counts = [...new Set(matching.map((r) => r.samples))].sort((a, b) => b - a);
   for (const n of counts) {
