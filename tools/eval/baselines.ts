@@ -153,13 +153,16 @@ async function main(): Promise<void> {
   if (!flag('skip-latency')) {
     const model = loadDiffusionModel('unet-mnist-s-eps');
     const lat = await measureLatency(model, { shape: [28, 28, 1], batchSize: 64, sampler: { kind: 'ddim', steps: 20 }, sampleBatch: 16 });
+    // The batch the samplers draw with (sample-cache chunks of 16): on wasm it can cost less per sample than batch 64.
+    const lat16 = await measureLatency(model, { shape: [28, 28, 1], batchSize: 16 });
     model.unet.dispose();
     latencyText = [
-      `Backend ${lat.backend} (${info?.simd ? 'SIMD, ' : ''}${lat.threads} thread), median of ${lat.callTimes.length} after warm-up:`,
+      `Backend ${lat.backend} (${info?.simd ? 'SIMD, ' : ''}${lat.threads} thread), median of ${lat.callTimes.length} after warm-up. Wall-clock on a shared machine ` +
+        'varies between runs (every timed call is listed), so compare latencies measured in one run:',
       '',
       '| | value |',
       '|---|---:|',
-      `| one UNet call, batch ${lat.batchSize} | ${lat.msPerCall.toFixed(1)} ms (${lat.msPerCallPerSample.toFixed(2)} ms per sample) |`,
+      ...[lat, lat16].map((l) => `| one UNet call, batch ${l.batchSize} | ${l.msPerCall.toFixed(1)} ms (${l.msPerCallPerSample.toFixed(2)} ms per sample; calls ${l.callTimes.map((t) => t.toFixed(0)).join(', ')} ms) |`),
       `| one ${lat.sampler} sample (runs of 16 samples) | ${lat.msPerSample?.toFixed(1)} ms |`,
       `| peak tensor memory of one batch-${lat.batchSize} call | ${(lat.peakBytes / 2 ** 20).toFixed(1)} MiB |`,
       // The evaluation spec's "bytes on disk" of an exported model; the accounting below gives the FP32 size it predicts.
