@@ -39,9 +39,9 @@ export function readPreviousRows(file: string): ResultRow[] {
 
 /**
  * The earlier rows of one sample set, one per asked metric, at the largest sample count up to `maxSamples` that has
- * them all; `null` when no such count has every metric. Rows are kept only when everything that determines their values matches: model
- * weights, sampler, seed, feature network, metric versions and library version. Data rows (the floor) are never kept:
- * they are cheap to recompute.
+ * them all; `null` when no such count has every metric. Rows are kept only when everything that determines their
+ * values matches: model weights, sampler, seed, feature network, metric versions and library version. Data rows (the
+ * floor) are never kept: they are cheap to recompute.
  */
 export function keptRows(previous: readonly ResultRow[], q: KeptRowsQuery, maxSamples = Infinity): ResultRow[] | null {
   const matching = previous.filter(

@@ -82,10 +82,10 @@ export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: R
     const stats = gaussianStats(embedded.features);
     if (file) {
       const tensors = new Map<string, RawTensor>([
-      ['features', rawFromFloat32(embedded.features.data, [embedded.features.n, embedded.features.dim])],
-      ['mean', rawF64(stats.mean, [stats.mean.length])],
-      ['cov', rawF64(stats.cov.data, [stats.cov.rows, stats.cov.cols])],
-    ]);
+        ['features', rawFromFloat32(embedded.features.data, [embedded.features.n, embedded.features.dim])],
+        ['mean', rawF64(stats.mean, [stats.mean.length])],
+        ['cov', rawF64(stats.cov.data, [stats.cov.rows, stats.cov.cols])],
+      ]);
       if (embedded.probs) tensors.set('probs', rawFromFloat32(embedded.probs.data, [embedded.probs.n, embedded.probs.classes]));
       writeSafetensorsFile(file, tensors, { 'diffpress.dataset': ds.name, 'diffpress.featureNet': net.id, 'diffpress.featureNetDigest': net.digest });
     }
