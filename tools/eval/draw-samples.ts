@@ -25,6 +25,18 @@ async function main(): Promise<void> {
     const sampler: SamplerConfig = { kind, steps };
     const t0 = Date.now();
     let last = 0;
+    let lastDone = -1;
+    const report = (done: number, total: number): void => {
+      const now = Date.now();
+      // A DDPM-1000 chunk takes minutes, so step-level progress is printed too, at most twice a minute; the last
+      // step and the finished chunk both report `total`, which is printed once.
+      if (done !== lastDone && (now - last > 30_000 || done === total)) {
+        last = now;
+        lastDone = done;
+        const shown = Number.isInteger(done) ? String(done) : done.toFixed(1);
+        process.stdout.write(`${modelId} ${kind}-${steps}: ${shown}/${total} samples, ${((now - t0) / 1000).toFixed(0)} s\n`);
+      }
+    };
     const set = drawSamples({
       model,
       sampler,
@@ -34,13 +46,8 @@ async function main(): Promise<void> {
       cacheDir,
       // Two of these commands on one set split its chunks between them.
       share: true,
-      onProgress: (done, total) => {
-        const now = Date.now();
-        if (now - last > 30_000 || done === total) {
-          last = now;
-          process.stdout.write(`${modelId} ${kind}-${steps}: ${done}/${total} samples, ${((now - t0) / 1000).toFixed(0)} s\n`);
-        }
-      },
+      onProgress: report,
+      onStepProgress: report,
     });
     process.stdout.write(`${modelId} ${kind}-${steps}: done, key ${set.key.slice(0, 12)}, ${set.cached} cached, drawing took ${set.seconds.toFixed(0)} s in total\n`);
   }
