@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   for (const steps of stepsList) {
     const sampler: SamplerConfig = { kind, steps };
     const t0 = Date.now();
-    let last = 0;
+    // The first line comes after 30 s (or at the end), not at the first cached chunk, which would show 16/total.
+    let last = t0;
     let lastDone = -1;
     const report = (done: number, total: number): void => {
       const now = Date.now();
