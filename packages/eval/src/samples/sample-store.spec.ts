@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
-import { ModelCallPolicy, NoiseSchedule, SamplerConfig, fullModelCall, sample, scheduleFromConfig } from '@diffpress/diffusion';
+import { NoiseSchedule, SamplerConfig, SamplingHook, sample, scheduleFromConfig } from '@diffpress/diffusion';
 import { canonicalJson, fileDigest, jsonDigest, moduleDigest } from './digest';
 import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, readCachedSamples, samplerLabel } from './sample-store';
 
@@ -289,7 +289,7 @@ describe('drawSamples', () => {
     expect(set.key).toBe(draw({ cacheDir: null, count: 1 }).key);
   });
 
-  it('keys the cache by seed, sampler (canonically), shape and policy key', () => {
+  it('keys the cache by seed, sampler (canonically, explicit times too), shape and hook-chain key', () => {
     const key = (o: Partial<DrawSamplesOptions>): string => draw({ cacheDir: null, count: 1, ...o }).key;
     const base = key({});
     expect(key({ sampler: { kind: 'ddim', steps: 3, eta: 0 } })).toBe(base);
@@ -298,7 +298,8 @@ describe('drawSamples', () => {
     expect(key({ sampler: { kind: 'ddim', steps: 3, eta: 0.5 } })).not.toBe(base);
     expect(key({ seed: 1 })).not.toBe(base);
     expect(key({ shape: [1, 2] })).not.toBe(base);
-    expect(key({ policy: fullModelCall, policyKey: 'full' })).not.toBe(base);
+    expect(key({ hooks: [], hooksKey: 'full' })).not.toBe(base);
+    expect(key({ sampler: { kind: 'renoise', steps: 3, times: [999, 500, 1] } })).not.toBe(key({ sampler: { kind: 'renoise', steps: 3, times: [999, 499, 1] } }));
     // The key is a SHA-256 of the documented fields.
     expect(base).toBe(
       jsonDigest({
@@ -314,6 +315,23 @@ describe('drawSamples', () => {
     );
   });
 
+  // Users' caches hold sets under these names: a refactor of the digests must not move them.
+  it('keeps the keys and folders of existing cache entries (pinned values)', () => {
+    const cacheDir = path.join(tmp, 'pinned');
+    const base = draw({ cacheDir, count: 1 });
+    expect(base.modelDigest).toBe('5610976f534834a03bfc2769d870a1df0f8f41d5b033c54d89884b966d618bf1');
+    expect(base.key).toBe('295c8a9cc9a0c1f72e98a7c03446d61ea6a7dca4bcd1c679165bbe9eb8dead08');
+    expect(fs.existsSync(path.join(cacheDir, 'samples', '295c8a9cc9a0c1f72e98a7c03446d61ea6a7dca4bcd1c679165bbe9eb8dead08', '0000000.safetensors'))).toBe(true);
+    expect(draw({ cacheDir: null, count: 1, hooksKey: 'full', sampler: { kind: 'ddpm', steps: 10, ddpmVariance: 'large' } }).key).toBe('284a98fad503a1c69bf0e0e69bd0ef7913b62532f3e969be7e9c104d97fc08f7');
+    const linear = new Linear(3, 2, { rng: new Rng(1, 'x') });
+    try {
+      expect(moduleDigest(linear)).toBe('af24a9f127d38a13c8a1792435966243c96def67757a3b1a58cfb39f8fb44a7a');
+    } finally {
+      linear.dispose();
+    }
+    expect(jsonDigest({ b: 1, a: [2, { d: 'é', c: null, u: undefined }] })).toBe('d10093329c89448b6ccaff0fdea44c642890b6e1281872881a7bfbf13f12bdce');
+  });
+
   it('a different seed gives different samples, equal to sample() with that seed', () => {
     const a = draw({ cacheDir: path.join(tmp, 'a'), count: 3 });
     const b = draw({ cacheDir: path.join(tmp, 'a'), count: 3, seed: 7 });
@@ -323,21 +341,23 @@ describe('drawSamples', () => {
     expect(b.data).not.toEqual(a.data);
   });
 
-  it('a custom policy needs a policyKey unless caching is off', () => {
+  it('sampling hooks need a hooksKey unless caching is off', () => {
     let calls = 0;
-    const policy: ModelCallPolicy = {
-      call: (c) => {
+    const counting: SamplingHook = {
+      name: 'counting',
+      call: (c, next) => {
         calls++;
-        return fullModelCall.call(c);
+        return next(c);
       },
     };
+    const hooks = [counting];
     const cacheDir = path.join(tmp, 'policy');
-    expect(() => draw({ cacheDir, policy })).toThrow(/policyKey/);
+    expect(() => draw({ cacheDir, hooks })).toThrow(/hooksKey/);
     expect(fs.existsSync(cacheDir)).toBe(false);
-    const set = draw({ cacheDir: null, count: 4, policy });
+    const set = draw({ cacheDir: null, count: 4, hooks });
     expect(calls).toBe(3); // one batch × three DDIM steps
     expect(set.data).toEqual(reference(4, 0));
-    const keyed = draw({ cacheDir, count: 4, policy, policyKey: 'counting' });
+    const keyed = draw({ cacheDir, count: 4, hooks, hooksKey: 'counting' });
     expect(keyed.data).toEqual(reference(4, 0));
     expect(keyed.key).not.toBe(set.key);
   });

@@ -5,9 +5,34 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '@diffpress/core';
 import { DiffusionStageContext, tinyPipelineModel } from '@diffpress/diffusion';
 import { qDiffusion } from '../q-diffusion/q-diffusion';
+import { QuantizedUNet } from '../quant/quantize-unet';
+import { UnitReport } from '../recon/reconstruct';
+import { PhaseTimer } from './stage';
+import { cachedWeightPhase } from './weight-cache';
 
 describe('cachedWeightPhase', () => {
   beforeAll(() => initEngine({ backend: 'wasm', quiet: true }));
+
+  // Users' caches hold weight phases under these names: a refactor of the digests must not move them.
+  it('keeps the file of existing entries (pinned value), and reuses it with the recorded cost', () => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptq-weights-pin-'));
+    // A network without quantized layers: only the key, the reports and the timing are stored.
+    const q = { layers: [] } as unknown as QuantizedUNet;
+    const inputs = { parent: 'file:abc', calibration: 'c0ffee', weightBits: 4, method: 'q-diffusion@1' };
+    const reports: UnitReport[] = [{ path: 'down.0', lossStart: 0.5, lossEnd: 0.25, cached: true, seconds: 1.5, captureSeconds: 0.5 }];
+    try {
+      const first = new PhaseTimer();
+      expect(cachedWeightPhase(cacheDir, inputs, q, first, 'weights', () => reports)).toEqual(reports);
+      expect(fs.readdirSync(path.join(cacheDir, 'ptq-weights'))).toEqual(['b4fa8d2cc2cdb854fa169a54fc3b48008cebdad42d681c54be06140f9a90ce0b.safetensors']);
+      const second = new PhaseTimer();
+      let ran = false;
+      expect(cachedWeightPhase(cacheDir, { ...inputs }, q, second, 'weights', () => ((ran = true), reports))).toEqual(reports);
+      expect(ran).toBe(false);
+      expect(second.phases).toEqual([expect.objectContaining({ name: 'weights (cached)', cost: first.phases[0].seconds })]);
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
 
   it('shares the weight phase between configs that differ only in activations, with the same result as computing it', async () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptq-weights-'));

@@ -19,6 +19,14 @@ describe('ArtifactStore', () => {
     expect(store.key('m', { a: 1 })).not.toBe(store.key('n', { a: 1 }));
   });
 
+  // Users' stores hold artifacts under these names: a refactor of the digests must not move them.
+  it('keeps the keys and folders of existing artifacts (pinned values)', () => {
+    const key = store.key('metrics', { seed: 0, samples: 'ab12', metrics: ['fd', 'kid'] });
+    // SHA-256 of {"inputs":{"metrics":["fd","kid"],"samples":"ab12","seed":0},"kind":"metrics"}.
+    expect(key).toBe('63bc3e4655a6cc464d91ffbace13ee68f9397a6d2ca809763e6e0aad9a0384e0');
+    expect(store.dir('metrics', key)).toBe(path.join(root, 'metrics', key));
+  });
+
   it('builds once, then reuses; records the inputs; removes the work folder', async () => {
     let builds = 0;
     const key = store.key('thing', { x: 1 });
