@@ -12,6 +12,8 @@
  * - **Modules** — a PyTorch-like {@link Module} system with path-based surgery ({@link Module.select},
  *   {@link Module.replace}) and the layers of diffusion UNets.
  * - **Checkpoints** — the safetensors format.
+ * - **Caches** — content keys ({@link jsonDigest}, {@link fileDigest}), the `<root>/<kind>/<key>` layout
+ *   ({@link cachePath}) and entries produced once by processes sharing a folder ({@link cachedFile}, {@link produceOnce}).
  *
  * @packageDocumentation
  */
@@ -38,5 +40,6 @@ export * from './io/float16';
 export * from './io/safetensors';
 export * from './io/atomic';
 export * from './io/lock';
+export * from './io/content-cache';
 export * from './method/contract';
 export * from './io/checkpoint';

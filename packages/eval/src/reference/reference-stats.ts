@@ -1,6 +1,4 @@
-import { createHash } from 'crypto';
-import * as path from 'path';
-import { RawTensor, produceOnce, rawFromFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { RawTensor, cachedFile, rawFromFloat32, rawToTypedArray, readSafetensorsFile, sha256Hex, writeSafetensorsFile } from '@diffpress/core';
 import { ArrayDataset } from '@diffpress/diffusion';
 import { EmbeddedSet, embedImages } from '../features/embed';
 import { FeatureNetRef, FeatureNetwork } from '../features/feature-network';
@@ -25,10 +23,7 @@ export interface ReferenceStats extends EmbeddedSet {
 
 /** SHA-256 of a dataset's name, shape and values. */
 export function datasetDigest(ds: ArrayDataset): string {
-  const h = createHash('sha256');
-  h.update(`${ds.name} ${ds.sampleShape.join('x')} ${ds.size}\n`);
-  h.update(new Uint8Array(ds.data.buffer, ds.data.byteOffset, ds.data.byteLength));
-  return h.digest('hex');
+  return sha256Hex([`${ds.name} ${ds.sampleShape.join('x')} ${ds.size}\n`, new Uint8Array(ds.data.buffer, ds.data.byteOffset, ds.data.byteLength)]);
 }
 
 function rawF64(data: Float64Array, shape: number[]): RawTensor {
@@ -55,9 +50,10 @@ export interface ReferenceStatsOptions {
  */
 export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: ReferenceStatsOptions = {}): ReferenceStats {
   const dsDigest = datasetDigest(ds);
-  const key = createHash('sha256').update(`v1 ${dsDigest} ${net.digest}`).digest('hex');
-  const file = options.cacheDir === null ? null : path.join(options.cacheDir ?? defaultCacheDir(), 'reference', `${key}.safetensors`);
-  const base = { dataset: ds.name, datasetDigest: dsDigest, featureNet: { id: net.id, digest: net.digest }, file };
+  // Keyed by a plain string rather than jsonDigest: entries written before the helper existed keep their names.
+  const key = sha256Hex([`v1 ${dsDigest} ${net.digest}`]);
+  const root = options.cacheDir === null ? null : (options.cacheDir ?? defaultCacheDir());
+  const base = { dataset: ds.name, datasetDigest: dsDigest, featureNet: { id: net.id, digest: net.digest } };
   const read = (file: string): ReferenceStats => {
     const { tensors } = readSafetensorsFile(file);
     const get = (name: string): RawTensor => {
@@ -75,7 +71,7 @@ export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: R
       mean: rawToTypedArray(get('mean') as RawTensor & { dtype: 'F64' }),
       cov: { rows: dim, cols: dim, data: rawToTypedArray(get('cov') as RawTensor & { dtype: 'F64' }) },
     };
-    return { ...base, features, probs, stats, cached: true };
+    return { ...base, file, features, probs, stats, cached: true };
   };
   const compute = (file: string | null): ReferenceStats => {
     const embedded = embedImages(net, ds.data, ds.sampleShape, 250, options.onProgress);
@@ -89,8 +85,8 @@ export function referenceStats(ds: ArrayDataset, net: FeatureNetwork, options: R
       if (embedded.probs) tensors.set('probs', rawFromFloat32(embedded.probs.data, [embedded.probs.n, embedded.probs.classes]));
       writeSafetensorsFile(file, tensors, { 'diffpress.dataset': ds.name, 'diffpress.featureNet': net.id, 'diffpress.featureNetDigest': net.digest });
     }
-    return { ...base, ...embedded, stats, cached: false };
+    return { ...base, file, ...embedded, stats, cached: false };
   };
   // Processes sharing the cache (recipe workers, background draws) embed a split once; the others wait and read it.
-  return file ? produceOnce(file, () => read(file), () => compute(file)) : compute(null);
+  return cachedFile({ root, kind: 'reference', key, ext: '.safetensors' }, read, compute);
 }

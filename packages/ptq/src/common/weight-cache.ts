@@ -1,8 +1,5 @@
-import * as path from 'path';
-import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { produceOnce, rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
-import { canonicalJson } from '@diffpress/eval';
+import { cachedFile, jsonDigest, rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
 import { PhaseTimer } from './stage';
@@ -37,12 +34,10 @@ function weightEntries(q: QuantizedUNet): Map<string, tf.Variable> {
  * @param run - The weight phase; it leaves hard-rounded weights in `q` and returns its unit reports.
  */
 export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown, q: QuantizedUNet, timer: PhaseTimer, name: string, run: () => UnitReport[]): UnitReport[] {
-  if (!cacheDir) return timer.run(name, run);
-  const key = createHash('sha256').update(canonicalJson({ format: WEIGHT_PHASE_FORMAT, inputs })).digest('hex');
-  const file = path.join(cacheDir, 'ptq-weights', `${key}.safetensors`);
-  return produceOnce(
-    file,
-    () => {
+  const key = jsonDigest({ format: WEIGHT_PHASE_FORMAT, inputs });
+  return cachedFile(
+    { root: cacheDir || null, kind: 'ptq-weights', key, ext: '.safetensors' },
+    (file) => {
       const t0 = performance.now();
       const { tensors, metadata } = readSafetensorsFile(file);
       const stored = JSON.parse(metadata['diffpress.weight-phase']) as StoredPhase;
@@ -58,13 +53,15 @@ export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown,
       timer.record({ name: `${name} (cached)`, seconds: (performance.now() - t0) / 1000, cost: stored.seconds });
       return stored.reports;
     },
-    () => {
+    (file) => {
       const t0 = performance.now();
       const reports = run();
       const seconds = (performance.now() - t0) / 1000;
       timer.record({ name, seconds, cost: seconds });
-      const raw = new Map([...weightEntries(q)].map(([k, v]) => [k, rawFromFloat32(v.dataSync() as Float32Array, v.shape)] as const));
-      writeSafetensorsFile(file, raw, { 'diffpress.weight-phase': JSON.stringify({ reports, seconds } satisfies StoredPhase) });
+      if (file) {
+        const raw = new Map([...weightEntries(q)].map(([k, v]) => [k, rawFromFloat32(v.dataSync() as Float32Array, v.shape)] as const));
+        writeSafetensorsFile(file, raw, { 'diffpress.weight-phase': JSON.stringify({ reports, seconds } satisfies StoredPhase) });
+      }
       return reports;
     },
   );

@@ -1,8 +1,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { acquireLock, writeJsonAtomic } from '@diffpress/core';
-import { jsonDigest } from '@diffpress/eval';
+import { acquireLock, cachePath, jsonDigest, writeJsonAtomic } from '@diffpress/core';
 
 /** Environment variable that sets the store folder (the `--store` option wins). */
 export const STORE_ENV_VAR = 'DIFFPRESS_STORE';
@@ -70,7 +69,7 @@ export class ArtifactStore {
 
   /** The folder of an artifact (it may not exist yet). */
   dir(kind: string, key: string): string {
-    return path.join(this.root, kind, key);
+    return cachePath(this.root, kind, key);
   }
 
   /** Whether the artifact is finished. */
@@ -83,9 +82,14 @@ export class ArtifactStore {
    * progress). It survives a killed run, and is removed when the artifact is finished.
    */
   workDir(kind: string, key: string): string {
-    const dir = path.join(this.root, 'work', kind, key);
+    const dir = this.workPath(kind, key);
     fs.mkdirSync(dir, { recursive: true });
     return dir;
+  }
+
+  /** Where {@link workDir} keeps an artifact's state: `<root>/work/<kind>/<key>`. */
+  private workPath(kind: string, key: string): string {
+    return cachePath(path.join(this.root, 'work'), kind, key);
   }
 
   /** Reads a JSON file of a finished artifact. */
@@ -122,7 +126,7 @@ export class ArtifactStore {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw err;
       }
-      fs.rmSync(path.join(this.root, 'work', kind, key), { recursive: true, force: true });
+      fs.rmSync(this.workPath(kind, key), { recursive: true, force: true });
       return { dir, key, reused: false };
     } finally {
       lock.release();
