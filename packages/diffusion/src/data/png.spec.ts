@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { decodePng, encodePng, imageGrid, isPng, writeImageGrid } from './png';
+import { decodePng, encodePng, imageGrid, isPng, pngInfo, writeImageGrid } from './png';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -137,6 +137,22 @@ describe('decodePng / encodePng', () => {
     expect(() => encodePng(new Uint8Array(0), 0, 2, 1)).toThrow(/positive integers/);
     expect(() => encodePng(new Uint8Array(4), 2, 1, 2 as 1)).toThrow(/channels must be 1, 3 or 4/);
     expect(() => decodePng(good, 'g', { channels: 2 as 1 })).toThrow(/channels must be 1, 3 or 4/);
+  });
+});
+
+describe('pngInfo', () => {
+  it('reads size and default channels from the header alone', () => {
+    const rgb = encodePng(new Uint8Array(2 * 3 * 3), 3, 2, 3);
+    expect(pngInfo(rgb.subarray(0, 33), 'x.png')).toEqual({ width: 3, height: 2, channels: 3 });
+    expect(pngInfo(encodePng(new Uint8Array(5 * 4 * 4), 4, 5, 4))).toEqual({ width: 4, height: 5, channels: 3 });
+    expect(pngInfo(encodePng(new Uint8Array(7), 7, 1, 1))).toEqual({ width: 7, height: 1, channels: 1 });
+  });
+
+  it('names the file when the bytes are not a PNG or the header is cut off', () => {
+    expect(() => pngInfo(new Uint8Array(0), 'e.png')).toThrow('e.png: not a PNG file (the file is empty)');
+    expect(() => pngInfo(Buffer.from('GIF89a....'), 'g.png')).toThrow(/g\.png: not a PNG file/);
+    const cut = encodePng(new Uint8Array(4), 2, 2, 1).subarray(0, 20);
+    expect(() => pngInfo(cut, 'c.png')).toThrow('c.png: cannot decode PNG: the file does not start with an IHDR chunk');
   });
 });
 

@@ -40,6 +40,50 @@ export function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
+/** What a PNG file's header says, read without decoding the pixels ({@link pngInfo}). */
+export interface PngInfo {
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+  /** Channels {@link decodePng} returns by default: 1 for gray files, 3 for colour and palette ones. */
+  readonly channels: 1 | 3;
+}
+
+/** Throws the error {@link decodePng} gives for bytes that are not a PNG. */
+function checkSignature(bytes: Uint8Array, source: string): void {
+  if (isPng(bytes)) return;
+  if (bytes.length === 0) throw new Error(`${source}: not a PNG file (the file is empty)`);
+  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new Error(`${source}: not a PNG file (its first bytes are [${head}], a PNG starts with 89 50 4e 47 0d 0a 1a 0a)`);
+}
+
+/**
+ * Size and channels of a PNG from its header chunk (the first 33 bytes are enough), so a folder's image shape is
+ * known without decoding any image.
+ *
+ * @throws Error naming `source` when the bytes are not a PNG or its first chunk is not a valid IHDR.
+ *
+ * @example
+ * ```ts
+ * const fd = fs.openSync(file, 'r'); const head = Buffer.alloc(33); fs.readSync(fd, head, 0, 33, 0);
+ * pngInfo(head, file); // { width: 32, height: 32, channels: 3 }
+ * ```
+ */
+export function pngInfo(bytes: Uint8Array, source = '(bytes)'): PngInfo {
+  checkSignature(bytes, source);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(...bytes.subarray(12, 16));
+  if (bytes.length < 33 || type !== 'IHDR') throw new Error(`${source}: cannot decode PNG: the file does not start with an IHDR chunk`);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  const colorType = bytes[25];
+  if (width === 0 || height === 0 || ![0, 2, 3, 4, 6].includes(colorType)) {
+    throw new Error(`${source}: cannot decode PNG: bad header (${width} × ${height}, colour type ${colorType})`);
+  }
+  return { width, height, channels: colorType === 0 || colorType === 4 ? 1 : 3 };
+}
+
 /**
  * Decodes a PNG file's bytes into 8-bit pixels. 16-bit files are rescaled to 8 bits, palettes expanded. Dropping
  * alpha keeps the stored colour values as they are (no compositing onto a background), so a dataset's pixels do not
@@ -60,11 +104,7 @@ export function decodePng(bytes: Uint8Array, source = '(bytes)', options: Decode
   if (options.channels !== undefined && ![1, 3, 4].includes(options.channels)) {
     throw new RangeError(`decodePng: channels must be 1, 3 or 4, got ${String(options.channels)}`);
   }
-  if (!isPng(bytes)) {
-    if (bytes.length === 0) throw new Error(`${source}: not a PNG file (the file is empty)`);
-    const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`${source}: not a PNG file (its first bytes are [${head}], a PNG starts with 89 50 4e 47 0d 0a 1a 0a)`);
-  }
+  checkSignature(bytes, source);
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     // pngjs wants a Buffer; wrapping shares the memory instead of copying it.

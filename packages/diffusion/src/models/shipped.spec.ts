@@ -45,4 +45,24 @@ describe('shipped models', () => {
     saveCheckpoint(new UNet(tiny), bare);
     expect(() => loadDiffusionModel(bare)).toThrow(/metadata 'diffpress.unet' is missing/);
   });
+
+  it('a checkpoint without metadata loads with a given config; a config that does not fit its tensors is an error', () => {
+    const rgb: UNetConfig = { ...tiny, inChannels: 3, outChannels: 3 };
+    const unet = new UNet(rgb, { rng: new Rng(5, 'shipped-test') });
+    const file = path.join(tmp, 'user.safetensors');
+    saveCheckpoint(unet, file);
+    const loaded = loadDiffusionModel(file, { unet: rgb, schedule: { type: 'linear-beta', timesteps: 100, betaStart: 1e-4, betaEnd: 0.02 }, prediction: 'x' });
+    expect(loaded).toMatchObject({ id: 'user', prediction: 'x', file });
+    expect(loaded.schedule.toConfig()).toEqual({ type: 'linear-beta', timesteps: 100, betaStart: 1e-4, betaEnd: 0.02 });
+    const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 2);
+    const t = tf.tensor1d([50]);
+    expect(Array.from(loaded.unet.forward(x, t).dataSync())).toEqual(Array.from(unet.forward(x, t).dataSync()));
+    tf.dispose([x, t]);
+    loaded.unet.dispose();
+    const before = tf.memory().numTensors;
+    expect(() => loadDiffusionModel(file, { unet: tiny, schedule: { type: 'cosine-logsnr', logSnrMin: -20, logSnrMax: 20 }, prediction: 'eps' })).toThrow(file);
+    // Neither the failed network nor the file's tensors stay behind.
+    expect(tf.memory().numTensors).toBe(before);
+    unet.dispose();
+  });
 });

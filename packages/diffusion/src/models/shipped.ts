@@ -11,8 +11,8 @@ import { UNet } from '../unet/unet';
 
 /** The optimisation settings every shipped network's training run records (diffusion models, feature networks). */
 export interface TrainingRunSettings {
-  /** Training data. */
-  data: 'mnist/train';
+  /** Training data: `<dataset>/<split>`, e.g. `mnist/train` (every shipped network) or `png/faces/train`. */
+  data: string;
   /** Batch size. */
   batchSize: number;
   /** Number of updates. */
@@ -35,6 +35,8 @@ export interface ShippedModelSpec extends TrainingRunSettings {
   description: string;
   /** UNet preset name. */
   preset: string;
+  /** The UNet config, when it is not the preset's (a recipe's training stage with its own architecture). */
+  unet?: UNetConfig;
   /** Noise schedule. */
   schedule: ScheduleConfig;
   /** Network parameterization. */
@@ -47,7 +49,7 @@ export interface ShippedModelSpec extends TrainingRunSettings {
 
 const common = {
   preset: 'unet-mnist-s',
-  data: 'mnist/train' as const,
+  data: 'mnist/train',
   batchSize: 32,
   steps: 3500,
   lr: { lr: 5e-4, warmupSteps: 200, decay: 'cosine' as const, totalSteps: 3500, minLr: 1e-5 },
@@ -128,38 +130,67 @@ export function shippedModelsDir(): string {
   return path.resolve(__dirname, '..', '..', '..', '..', 'models');
 }
 
+/** What a checkpoint without diffpress metadata needs to be rebuilt (and what overrides the metadata of one with it). */
+export interface DiffusionModelConfig {
+  /** The network's architecture. */
+  unet: UNetConfig;
+  /** Its noise schedule. */
+  schedule: ScheduleConfig;
+  /** Its parameterization. */
+  prediction: Prediction;
+}
+
 /**
- * Loads a diffusion model saved with its metadata (a shipped model id, or a path to a `.safetensors` file).
+ * Loads a diffusion model: a shipped model id, or a path to a `.safetensors` file saved with its metadata — or any
+ * `.safetensors` file of a UNet whose parameter names and shapes match `config` (a user's model), which then
+ * supplies the architecture, schedule and parameterization instead of the metadata.
  *
  * @example
  * ```ts
  * const { unet, schedule, prediction } = loadDiffusionModel('unet-mnist-s-eps');
+ * const mine = loadDiffusionModel('my-unet.safetensors', {
+ *   unet: { ...unetPreset('unet-mnist-s'), inChannels: 3, outChannels: 3, imageSize: 32 },
+ *   schedule: { type: 'linear-beta', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }, prediction: 'eps',
+ * });
  * ```
- * @throws Error when the file is missing or lacks the model metadata.
+ * @throws Error when the file is missing, lacks the model metadata and no config is given, or its tensors do not
+ *   match the architecture (naming the file and the first mismatches).
  */
-export function loadDiffusionModel(idOrPath: string): DiffusionModel {
+export function loadDiffusionModel(idOrPath: string, config?: DiffusionModelConfig): DiffusionModel {
   const file = idOrPath.endsWith('.safetensors') ? idOrPath : path.join(shippedModelsDir(), idOrPath, 'model.safetensors');
   if (!fs.existsSync(file)) {
     throw new Error(`no model file ${file}${idOrPath.endsWith('.safetensors') ? '' : ` (train and export it with: npx nx run tools:train-shipped --model=${idOrPath}, then tools:export-shipped)`}`);
   }
   const { metadata, tensors } = readCheckpoint(file);
-  let unet: UNet;
   try {
-    for (const key of [MODEL_METADATA.unet, MODEL_METADATA.schedule, MODEL_METADATA.prediction]) {
-      if (!metadata[key]) throw new Error(`${file}: metadata '${key}' is missing, so the model cannot be rebuilt`);
+    const resolved = config ?? configFromMetadata(metadata, file);
+    const unet = new UNet(resolved.unet);
+    try {
+      unet.loadStateDict(tensors, { strict: true, source: file });
+    } catch (err) {
+      unet.dispose();
+      throw err;
     }
-    unet = new UNet(JSON.parse(metadata[MODEL_METADATA.unet]) as UNetConfig);
-    unet.loadStateDict(tensors, { strict: true, source: file });
+    unet.eval();
+    return { id: metadata[MODEL_METADATA.id] ?? path.basename(file, '.safetensors'), unet, schedule: scheduleFromConfig(resolved.schedule), prediction: resolved.prediction, file };
   } finally {
     tf.dispose([...tensors.values()]);
   }
-  unet.eval();
+}
+
+/**
+ * The architecture, schedule and parameterization recorded in a checkpoint's metadata ({@link modelMetadata}).
+ *
+ * @throws Error naming the file and the missing key, when the file was not saved with them.
+ */
+export function configFromMetadata(metadata: Readonly<Record<string, string>>, file: string): DiffusionModelConfig {
+  for (const key of [MODEL_METADATA.unet, MODEL_METADATA.schedule, MODEL_METADATA.prediction]) {
+    if (!metadata[key]) throw new Error(`${file}: metadata '${key}' is missing, so the model cannot be rebuilt (give its UNet config, schedule and prediction)`);
+  }
   return {
-    id: metadata[MODEL_METADATA.id] ?? path.basename(file, '.safetensors'),
-    unet,
-    schedule: scheduleFromConfig(JSON.parse(metadata[MODEL_METADATA.schedule]) as ScheduleConfig),
+    unet: JSON.parse(metadata[MODEL_METADATA.unet]) as UNetConfig,
+    schedule: JSON.parse(metadata[MODEL_METADATA.schedule]) as ScheduleConfig,
     prediction: metadata[MODEL_METADATA.prediction] as Prediction,
-    file,
   };
 }
 
@@ -173,7 +204,7 @@ export function modelMetadata(id: string, unetConfig: UNetConfig, schedule: Sche
   };
 }
 
-/** The UNet config of a shipped spec. */
+/** The UNet config of a training spec: its own `unet`, else its preset's (a copy either way). */
 export function shippedUNetConfig(spec: ShippedModelSpec): UNetConfig {
-  return unetPreset(spec.preset);
+  return spec.unet ? structuredClone(spec.unet) : unetPreset(spec.preset);
 }

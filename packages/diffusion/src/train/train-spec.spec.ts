@@ -2,8 +2,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initEngine } from '@diffpress/core';
+import { ArrayDataset } from '../data/dataset';
 import { ShippedModelSpec, shippedModelSpec } from '../models/shipped';
+import { UNetConfig } from '../unet/config';
 import { loadEmaWeights, trainSpec } from './train-spec';
+
+/** `n` RGB 8 × 8 images whose pixels are a fixed function of (image, pixel, offset), in [−1, 1]. */
+function rgbImages(n: number, offset: number): ArrayDataset {
+  const data = Float32Array.from({ length: n * 8 * 8 * 3 }, (_, i) => Math.sin(i * 0.37 + offset));
+  return { name: `rgb-${offset}`, sampleShape: [8, 8, 3], size: n, data };
+}
 
 describe('trainSpec', () => {
   let tmp: string;
@@ -33,4 +41,31 @@ describe('trainSpec', () => {
     b.unet.dispose();
     expect(() => loadEmaWeights(spec, path.join(tmp, 'none'))).toThrow(/no checkpoint/);
   }, 120_000);
+
+  const tinyRgb: UNetConfig = { inChannels: 3, outChannels: 3, imageSize: 8, baseChannels: 8, channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [], groups: 4 };
+  const rgbSpec: ShippedModelSpec = { ...spec, id: 'tiny-rgb', data: 'rgb/train', unet: tinyRgb, steps: 3 };
+
+  it('trains a spec with its own UNet config on the given images, validating on the given held-out ones', async () => {
+    const dir = path.join(tmp, 'rgb-a');
+    await trainSpec(rgbSpec, { ...quiet, dir, validateEvery: 3, train: rgbImages(8, 0), heldOut: rgbImages(4, 9) });
+    const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; validation?: { heldOutLoss: number } });
+    expect(log.map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(log[2].validation?.heldOutLoss).toBeGreaterThan(0);
+    // The same seed on other images gives other weights: the batches are the given images'.
+    const other = path.join(tmp, 'rgb-b');
+    await trainSpec(rgbSpec, { ...quiet, dir: other, train: rgbImages(8, 1) });
+    const a = loadEmaWeights(rgbSpec, dir);
+    const b = loadEmaWeights(rgbSpec, other);
+    expect(a.unet.plan.config.inChannels).toBe(3);
+    const stem = (u: typeof a.unet): number[] => Array.from(u.namedParameters().find(([n]) => n.startsWith('stem'))?.[1].dataSync() ?? []);
+    expect(stem(a.unet)).not.toEqual(stem(b.unet));
+    a.unet.dispose();
+    b.unet.dispose();
+  }, 120_000);
+
+  it('refuses images that do not fit the UNet, before building it', async () => {
+    await expect(trainSpec(rgbSpec, { ...quiet, dir: path.join(tmp, 'gray'), train: { ...rgbImages(1, 0), sampleShape: [8, 8, 1], size: 3 } })).rejects.toThrow(
+      'rgb-0 has samples [8, 8, 1], but the UNet takes [8, 8, 3] and gives 3 channels (eps prediction needs 1)',
+    );
+  });
 });

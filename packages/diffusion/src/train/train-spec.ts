@@ -3,9 +3,12 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { manualSeed, readCheckpoint } from '@diffpress/core';
 import { datasetBatches } from '../data/batches';
+import { ArrayDataset } from '../data/dataset';
 import { loadMnist } from '../data/mnist';
 import { ShippedModelSpec, shippedUNetConfig } from '../models/shipped';
+import { Prediction } from '../schedule/parameterization';
 import { scheduleFromConfig } from '../schedule/schedule';
+import { UNetConfig, resolveUNetConfig } from '../unet/config';
 import { UNet } from '../unet/unet';
 import { DataBatch, diffusionLoss, heldOutLoss } from './diffusion-loss';
 import { TrainResult, Trainer } from './trainer';
@@ -20,10 +23,35 @@ export interface TrainSpecOptions {
   logEvery?: number;
   /** Stop after this many updates in this call (the run stays resumable). */
   stopAfter?: number;
-  /** Held-out loss on the first 256 test digits every this many updates (default 500; 0 = never). */
+  /** Held-out loss on the first 256 held-out images every this many updates (default 500; 0 = never). */
   validateEvery?: number;
   /** Log lines (default: the trainer's, to stdout). */
   log?: (line: string) => void;
+  /**
+   * The images to train on (default: the MNIST training split, what every shipped model trained on). Their shape
+   * must be the UNet's input; `spec.data` should name them, since it is what the run records.
+   */
+  train?: ArrayDataset;
+  /** Held-out images of the validation loss (default: the MNIST test split; with `train` given, none: no validation). */
+  heldOut?: ArrayDataset;
+}
+
+/**
+ * Checks that a dataset's images fit a UNet: `[imageSize, inChannels]` in, the same channels out (twice as many for
+ * the `both` parameterization).
+ *
+ * @throws Error naming the dataset, its sample shape and the network's.
+ */
+export function checkDataFitsUNet(ds: Pick<ArrayDataset, 'name' | 'sampleShape'>, config: UNetConfig, prediction: Prediction): void {
+  const c = resolveUNetConfig(config);
+  const [h, w, ch] = ds.sampleShape;
+  const out = prediction === 'both' ? 2 * ch : ch;
+  if (ds.sampleShape.length !== 3 || h !== c.imageSize[0] || w !== c.imageSize[1] || ch !== c.inChannels || c.outChannels !== out) {
+    throw new Error(
+      `${ds.name} has samples [${ds.sampleShape.join(', ')}], but the UNet takes [${c.imageSize.join(', ')}, ${c.inChannels}] and gives ${c.outChannels} channels` +
+        ` (${prediction} prediction needs ${out})`,
+    );
+  }
 }
 
 /** What {@link trainSpec} returns. */
@@ -57,16 +85,17 @@ export interface EmaWeights {
  * ```
  */
 export async function trainSpec(spec: ShippedModelSpec, options: TrainSpecOptions): Promise<TrainSpecRun> {
-  manualSeed(spec.seed);
   const unetConfig = shippedUNetConfig(spec);
+  const train = options.train ?? loadMnist({ split: 'train' });
+  const test = options.train ? options.heldOut : (options.heldOut ?? loadMnist({ split: 'test' }));
+  checkDataFitsUNet(train, unetConfig, spec.prediction);
+  manualSeed(spec.seed);
   const unet = new UNet(unetConfig);
   const schedule = scheduleFromConfig(spec.schedule);
-  const train = loadMnist({ split: 'train' });
-  const test = loadMnist({ split: 'test' });
   const loss = diffusionLoss({ schedule, prediction: spec.prediction, weighting: spec.weighting });
-  // Validation on the first 256 test digits (one batch), t and ε fixed by HELD_OUT_SEED: comparable across steps.
-  const validationDigits = Array.from({ length: 256 }, (_, i) => i);
-  const validateEvery = options.validateEvery ?? 500;
+  // Validation on the first 256 held-out images (one batch), t and ε fixed by HELD_OUT_SEED: comparable across steps.
+  const validationRows = Array.from({ length: Math.min(256, test?.size ?? 0) }, (_, i) => i);
+  const validateEvery = test && validationRows.length > 0 ? (options.validateEvery ?? 500) : 0;
   const trainer = new Trainer({
     model: unet,
     loss,
@@ -85,7 +114,7 @@ export async function trainSpec(spec: ShippedModelSpec, options: TrainSpecOption
     stopAfter: options.stopAfter,
     validate:
       validateEvery > 0
-        ? { every: validateEvery, run: (model) => ({ heldOutLoss: heldOutLoss(loss, model, test, { indices: validationDigits, batchSize: 256 }) }) }
+        ? { every: validateEvery, run: (model) => ({ heldOutLoss: heldOutLoss(loss, model, test as ArrayDataset, { indices: validationRows, batchSize: 256 }) }) }
         : undefined,
   });
   const result = await trainer.run();
