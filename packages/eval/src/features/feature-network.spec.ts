@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Linear, Rng, initEngine, readSafetensorsFile, saveCheckpoint, writeSafetensorsFile } from '@diffpress/core';
 import { loadMnist, takeBatch } from '@diffpress/diffusion';
-import { loadFeatureNetwork, saveFeatureClassifier } from './feature-network';
+import { loadFeatureNetwork, locateFeatureNetwork, saveFeatureClassifier } from './feature-network';
 import { MnistClassifier, MnistClassifierConfig } from './mnist-classifier';
 import { loadTfjsModelFromDisk } from './tfjs-model';
 
@@ -395,6 +395,18 @@ describe('errors', () => {
     const missing = path.join(dir, 'none.safetensors');
     await expect(loadFeatureNetwork(missing)).rejects.toThrow(`no ${missing}`);
     await expect(loadFeatureNetwork('no-such-network-id')).rejects.toThrow(/'no-such-network-id'/);
+  });
+
+  it('a classifier refuses images of another shape than MNIST digits, before reading its weights', async () => {
+    const before = tf.memory().numTensors;
+    await expect(loadFeatureNetwork('mnist-classifier-v1', [16, 16, 3])).rejects.toThrow(
+      "feature network 'mnist-classifier-v1' is an MNIST classifier: it embeds [28, 28, 1] images, and these are [16, 16, 3]; give a feature network for this data (a tfjs model.json)",
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(locateFeatureNetwork('mnist-classifier-v1')).toMatchObject({ kind: 'classifier', file: expect.stringMatching(/mnist-classifier-v1\/model\.safetensors$/) });
+    const dir = folder('located');
+    writeGraphModel(dir, [4]);
+    expect(locateFeatureNetwork(dir)).toEqual({ spec: dir, kind: 'tfjs', file: path.join(dir, 'model.json') });
   });
 
   it('a model.json whose weight shard is missing names the shard', async () => {

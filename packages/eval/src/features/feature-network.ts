@@ -10,6 +10,9 @@ import { loadTfjsModelFromDisk } from './tfjs-model';
 /** Id of the default feature network (the shipped MNIST classifier, `models/mnist-classifier-v1/`). */
 export const DEFAULT_FEATURE_NETWORK = 'mnist-classifier-v1';
 
+/** Shape `[h, w, c]` of the images a diffpress classifier feature network embeds (MNIST digits). */
+export const CLASSIFIER_INPUT_SHAPE: readonly number[] = [28, 28, 1];
+
 /** Metadata key holding the classifier config in its safetensors file. */
 const CONFIG_KEY = 'diffpress.classifier';
 
@@ -68,7 +71,7 @@ export function classifierFeatureNetwork(net: MnistClassifier, id: string, diges
   return {
     id,
     digest,
-    inputShape: [28, 28, 1],
+    inputShape: [...CLASSIFIER_INPUT_SHAPE],
     featureDim: net.config.hidden,
     classes: net.config.classes,
     embed: (images) =>
@@ -108,7 +111,8 @@ export interface TfjsFeatureOptions {
  *   example an InceptionV3 converted by the user, which makes the FD of this package the real FID. Images in
  *   [−1, 1] are mapped to `inputRange`, resized to the model's input size and tiled to 3 channels as needed.
  *
- * @param imageShape - Shape `[h, w, c]` of the images that will be embedded (default `[28, 28, 1]`).
+ * @param imageShape - Shape `[h, w, c]` of the images that will be embedded (default `[28, 28, 1]`); a classifier
+ *   refuses any other shape.
  * @example
  * ```ts
  * const net = await loadFeatureNetwork();                         // the shipped MNIST classifier
@@ -119,19 +123,14 @@ export interface TfjsFeatureOptions {
  */
 export async function loadFeatureNetwork(
   idOrPath: string = DEFAULT_FEATURE_NETWORK,
-  imageShape: readonly number[] = [28, 28, 1],
+  imageShape: readonly number[] = CLASSIFIER_INPUT_SHAPE,
   options: TfjsFeatureOptions = {},
 ): Promise<FeatureNetwork> {
-  const jsonFile = idOrPath.endsWith('.json') ? idOrPath : path.join(idOrPath, 'model.json');
-  if (fs.existsSync(jsonFile) && fs.statSync(jsonFile).isFile()) return loadTfjsFeatureNetwork(jsonFile, imageShape, options);
-  const inFolder = path.join(idOrPath, 'model.safetensors');
-  const file = idOrPath.endsWith('.safetensors') ? idOrPath : fs.existsSync(inFolder) ? inFolder : path.join(shippedModelsDir(), idOrPath, 'model.safetensors');
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `feature network '${idOrPath}': no ${file} and no tfjs model.json there` +
-        (idOrPath === DEFAULT_FEATURE_NETWORK ? ' (train it with: npx nx run tools:train-classifier)' : ''),
-    );
-  }
+  const source = locateFeatureNetwork(idOrPath);
+  if (source.kind === 'tfjs') return loadTfjsFeatureNetwork(source.file, imageShape, options);
+  const problem = featureNetworkShapeProblem(source, imageShape);
+  if (problem) throw new Error(problem);
+  const { file } = source;
   const { metadata, tensors } = readCheckpoint(file);
   let net: MnistClassifier | undefined;
   try {
@@ -146,6 +145,49 @@ export async function loadFeatureNetwork(
   }
   const id = metadata['diffpress.model'] ?? path.basename(file, '.safetensors');
   return classifierFeatureNetwork(net, id, fileDigest([file]));
+}
+
+/** Where a feature network's files are and what kind of network they hold ({@link locateFeatureNetwork}). */
+export interface FeatureNetworkSource {
+  /** The id or path it was located from. */
+  spec: string;
+  /** `tfjs`: a tfjs graph or layers model; `classifier`: a diffpress {@link MnistClassifier}. */
+  kind: 'tfjs' | 'classifier';
+  /** Its `model.json` (tfjs) or `.safetensors` file (classifier). */
+  file: string;
+}
+
+/**
+ * Finds a feature network's files the way {@link loadFeatureNetwork} does, without reading them: a tfjs `model.json`
+ * (given, or in the given folder), a classifier `.safetensors` file (given, or `model.safetensors` in the given
+ * folder), or a shipped id (`models/<id>/model.safetensors`).
+ *
+ * @throws Error naming the path when there is none of these.
+ */
+export function locateFeatureNetwork(idOrPath: string = DEFAULT_FEATURE_NETWORK): FeatureNetworkSource {
+  const jsonFile = idOrPath.endsWith('.json') ? idOrPath : path.join(idOrPath, 'model.json');
+  if (fs.existsSync(jsonFile) && fs.statSync(jsonFile).isFile()) return { spec: idOrPath, kind: 'tfjs', file: jsonFile };
+  const inFolder = path.join(idOrPath, 'model.safetensors');
+  const file = idOrPath.endsWith('.safetensors') ? idOrPath : fs.existsSync(inFolder) ? inFolder : path.join(shippedModelsDir(), idOrPath, 'model.safetensors');
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `feature network '${idOrPath}': no ${file} and no tfjs model.json there` +
+        (idOrPath === DEFAULT_FEATURE_NETWORK ? ' (train it with: npx nx run tools:train-classifier)' : ''),
+    );
+  }
+  return { spec: idOrPath, kind: 'classifier', file };
+}
+
+/**
+ * Why a located feature network cannot embed images of `imageShape`, or undefined when it can: a classifier embeds
+ * only {@link CLASSIFIER_INPUT_SHAPE} images; a tfjs model resizes and tiles channels, so it is not judged here.
+ */
+export function featureNetworkShapeProblem(source: FeatureNetworkSource, imageShape: readonly number[]): string | undefined {
+  if (source.kind === 'tfjs' || imageShape.join('x') === CLASSIFIER_INPUT_SHAPE.join('x')) return undefined;
+  return (
+    `feature network '${source.spec}' is an MNIST classifier: it embeds [${CLASSIFIER_INPUT_SHAPE.join(', ')}] images, and these are [${imageShape.join(', ')}]; ` +
+    'give a feature network for this data (a tfjs model.json)'
+  );
 }
 
 async function loadTfjsFeatureNetwork(jsonFile: string, imageShape: readonly number[], options: TfjsFeatureOptions): Promise<FeatureNetwork> {
