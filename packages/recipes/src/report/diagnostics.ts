@@ -1,6 +1,6 @@
 import { DiagnosticTable } from '@diffpress/core';
 import { RunSummary } from '../run/runner';
-import { escapeHtml } from './html';
+import { escapeHtml } from './cells';
 
 /** A method's report table merged over the seeds of one cell: numbers as mean (± std over seeds). */
 export interface MergedDiagnostic {

@@ -1,14 +1,11 @@
 import { RunSummary } from '../run/runner';
+import { escapeHtml, headerCells, rowCells, spreadNote } from './cells';
 import { DiagnosticGroup, diagnosticsHtml } from './diagnostics';
 import { GridImage } from './grids';
-import { headerCells, rowCells, spreadNote } from './markdown';
 import { Plot } from './plots';
 import { ReportTable } from './table';
 
-/** Escapes text for HTML. */
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+export { escapeHtml };
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
