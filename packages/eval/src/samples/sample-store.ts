@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  FileLock, engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeJsonAtomic, writeSafetensorsFile,
+  FileLock, cachePath, engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeJsonAtomic, writeSafetensorsFile,
 } from '@diffpress/core';
 import { Denoiser, ModelCallPolicy, NoiseSchedule, Prediction, SamplerConfig, sample } from '@diffpress/diffusion';
 import { jsonDigest, moduleDigest } from './digest';
@@ -27,6 +27,9 @@ export interface SamplingModel {
  * written with another chunk size (64 before version 0.1 of the store) are read as they are.
  */
 export const SAMPLE_CHUNK = 16;
+
+/** Subfolder of the cache holding sample sets: `<cache>/samples/<key>/` (see `cachePath`). */
+const SAMPLES_KIND = 'samples';
 
 /** Environment variable that overrides the default cache folder. */
 export const CACHE_ENV_VAR = 'DIFFPRESS_CACHE';
@@ -143,7 +146,7 @@ export function sampleSetKey(
  */
 export function cachedSampleCount(model: SamplingModel, sampler: SamplerConfig, seed: number, shape: readonly number[], cacheDir?: string, policyKey?: string): number {
   const key = sampleSetKey(moduleDigest(model.unet), model, sampler, seed, shape, policyKey);
-  const dir = path.join(cacheDir ?? defaultCacheDir(), 'samples', key);
+  const dir = cachePath(cacheDir ?? defaultCacheDir(), SAMPLES_KIND, key);
   const per = shape.reduce((a, b) => a * b, 1);
   const chunks = listChunks(dir, per);
   let count = 0;
@@ -270,7 +273,7 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
   const per = shape.reduce((a, b) => a * b, 1);
   const digest = moduleDigest(model.unet);
   const key = sampleSetKey(digest, model, sampler, seed, shape, options.policyKey);
-  const dir = options.cacheDir === null ? null : path.join(options.cacheDir ?? defaultCacheDir(), 'samples', key);
+  const dir = options.cacheDir === null ? null : cachePath(options.cacheDir ?? defaultCacheDir(), SAMPLES_KIND, key);
   if (dir) {
     fs.mkdirSync(dir, { recursive: true });
     const about = path.join(dir, 'about.json');
@@ -363,7 +366,7 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
  */
 export function readCachedSamples(cacheDir: string, key: string, count: number, shape: readonly number[]): Float32Array {
   const per = shape.reduce((a, b) => a * b, 1);
-  const dir = path.join(cacheDir, 'samples', key);
+  const dir = cachePath(cacheDir, SAMPLES_KIND, key);
   const pieces = planPieces(listChunks(dir, per), count);
   const missing = pieces.find((p) => !p.chunk);
   if (missing) throw new Error(`sample set ${key.slice(0, 12)} in ${cacheDir} holds only ${missing.start} of the ${count} samples asked`);

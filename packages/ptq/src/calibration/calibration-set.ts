@@ -1,9 +1,7 @@
-import * as path from 'path';
-import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
-import { fnv1a32, produceOnce, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { cachedFile, fnv1a32, jsonDigest, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { ModelCallPolicy, PipelineModel, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
-import { canonicalJson, canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
+import { canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
 
 /**
  * Which sampler steps calibration data is taken from (ptq spec §1):
@@ -137,7 +135,7 @@ export function calibrationKey(options: Pick<CalibrationSetOptions, 'model' | 's
     format: CALIBRATION_FORMAT, model: moduleDigest(m.unet), schedule: m.schedule.toConfig(), prediction: m.prediction,
     sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed,
   };
-  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
+  return jsonDigest(inputs);
 }
 
 /**
@@ -215,21 +213,21 @@ export function calibrationSet(options: CalibrationSetOptions): CalibrationSet {
   const key = calibrationKey(options);
   const times = samplerTimes(options.model.schedule, options.sampler);
   const plan = calibrationPlan(times.length, options.spec);
-  if (!options.cacheDir) return draw(options, key);
-  const file = path.join(options.cacheDir, 'calibration', `${key}.safetensors`);
-  return produceOnce(
-    file,
-    () => {
+  return cachedFile(
+    { root: options.cacheDir || null, kind: 'calibration', key, ext: '.safetensors' },
+    (file) => {
       options.log?.(`calibration set: reused ${key.slice(0, 12)}`);
       return readSet(file, key, times, plan);
     },
-    () => {
+    (file) => {
       const set = draw(options, key);
-      writeSafetensorsFile(
-        file,
-        { x: rawFromFloat32(set.x, [set.rows, ...set.sampleShape]), model_times: rawFromFloat32(set.modelTimes, [set.rows]), step_indices: rawFromInt32(set.stepIndices, [set.rows]) },
-        { 'diffpress.calibration': JSON.stringify({ sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed, plan, drawSeconds: set.drawSeconds }) },
-      );
+      if (file) {
+        writeSafetensorsFile(
+          file,
+          { x: rawFromFloat32(set.x, [set.rows, ...set.sampleShape]), model_times: rawFromFloat32(set.modelTimes, [set.rows]), step_indices: rawFromInt32(set.stepIndices, [set.rows]) },
+          { 'diffpress.calibration': JSON.stringify({ sampler: canonicalSampler(options.sampler), spec: options.spec, seed: options.seed, plan, drawSeconds: set.drawSeconds }) },
+        );
+      }
       return set;
     },
   );
