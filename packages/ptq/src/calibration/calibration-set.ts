@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { cachedFile, fnv1a32, jsonDigest, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
-import { ModelCallPolicy, PipelineModel, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
+import { PipelineModel, SamplerConfig, SamplingHook, sample, samplerTimes } from '@diffpress/diffusion';
 import { canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
 
 /**
@@ -158,8 +158,9 @@ function draw(options: CalibrationSetOptions, key: string): CalibrationSet {
   const modelTimes = new Float32Array(rows);
   const stepIndices = new Int32Array(rows);
   const slot = new Map(plan.steps.map((s, i) => [s, i]));
-  const record: ModelCallPolicy = {
-    call: (call) => {
+  const record: SamplingHook = {
+    name: 'ptq-calibration-record',
+    call: (call, next) => {
       const j = slot.get(call.stepIndex);
       if (j != null) {
         const values = call.z.dataSync();
@@ -170,14 +171,14 @@ function draw(options: CalibrationSetOptions, key: string): CalibrationSet {
           stepIndices[row] = call.stepIndex;
         });
       }
-      return call.model.forward(call.z, call.modelTime);
+      return next(call);
     },
   };
   const t0 = performance.now();
   options.log?.(`calibration set: ${rows} rows (${spec.strategy}, steps ${describeSteps(plan.steps)} of ${samplerLabel(sampler)}, ${plan.trajectories} trajectories)`);
   sample({
     model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: sampleShape, count: plan.trajectories,
-    seed: calibrationNoiseSeed(options.seed), sampler, batchSize: options.batchSize ?? 32, policy: record, onBatch: () => undefined,
+    seed: calibrationNoiseSeed(options.seed), sampler, batchSize: options.batchSize ?? 32, hooks: [record], onBatch: () => undefined,
     onProgress: (done, total) => options.log?.(`calibration set: ${done}/${total} trajectories, ${((performance.now() - t0) / 1000).toFixed(0)} s`),
   });
   return { x, sampleShape, modelTimes, stepIndices, rows, samplerTimes: times, plan, key, drawSeconds: (performance.now() - t0) / 1000, fromCache: false };

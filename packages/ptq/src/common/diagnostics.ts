@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AnyModule, DiagnosticTable, Module } from '@diffpress/core';
-import { ModelCallPolicy, PipelineModel, ResBlock, SamplerConfig, UNet, samplerTimes } from '@diffpress/diffusion';
+import { PipelineModel, ResBlock, SamplerConfig, SamplingHook, UNet, samplerTimes } from '@diffpress/diffusion';
 import { teacherForcedEpsMse } from '@diffpress/eval';
 import { CalibrationSet, calibrationBatch } from '../calibration/calibration-set';
 import { QuantizedUNet, setQuantState } from '../quant/quantize-unet';
@@ -11,11 +11,11 @@ import type { Phase } from './stage';
  * the FP trajectory's `(x_t, t)`, so errors do not compound and the table shows where in the trajectory the
  * quantization error sits.
  */
-export function epsMsePerStep(id: string, quant: PipelineModel, fp: PipelineModel, sampler: SamplerConfig, seed: number, trajectories: number, policy?: ModelCallPolicy): DiagnosticTable {
+export function epsMsePerStep(id: string, quant: PipelineModel, fp: PipelineModel, sampler: SamplerConfig, seed: number, trajectories: number, hook?: SamplingHook): DiagnosticTable {
   const c = fp.unet.plan.config;
   const r = teacherForcedEpsMse({
     model: quant, reference: fp, sampler, seed, count: trajectories, shape: [c.imageSize[0], c.imageSize[1], c.inChannels],
-    buckets: samplerTimes(fp.schedule, sampler).length, policy, batchSize: 32,
+    buckets: samplerTimes(fp.schedule, sampler).length, hooks: hook ? [hook] : [], batchSize: 32,
   });
   return {
     id: `${id}.eps-mse-per-step`,

@@ -1,14 +1,8 @@
-import { DiagnosticTable, StageSampler } from '@diffpress/core';
-import { DiffusionStageContext, ModelCallPolicy, PipelineModel, SamplerConfig } from '@diffpress/diffusion';
+import { DiagnosticTable } from '@diffpress/core';
+import { DiffusionStageContext, PipelineModel, SamplingHook } from '@diffpress/diffusion';
 import { CalibrationSet, CalibrationSpec, calibrationSet } from '../calibration/calibration-set';
 import { QuantizedUNet, releaseFpWeights } from '../quant/quantize-unet';
 import { epsMsePerStep, temporalFeatureCosine, timingTable } from './diagnostics';
-
-/** The recipe's sampler as the diffusion sampler takes it. */
-export function samplerConfig(s: StageSampler): SamplerConfig {
-  if (s.kind !== 'ddim' && s.kind !== 'ddpm') throw new Error(`ptq: unsupported sampler '${s.kind}' (ddim or ddpm)`);
-  return s as SamplerConfig;
-}
 
 /** One timed phase of a calibration. */
 export interface Phase {
@@ -53,7 +47,7 @@ export class PhaseTimer {
  */
 export function stageCalibrationSet(ctx: DiffusionStageContext, spec: CalibrationSpec, timer: PhaseTimer): CalibrationSet {
   const t0 = performance.now();
-  const set = calibrationSet({ model: ctx.model, sampler: samplerConfig(ctx.sampler), spec, seed: ctx.seed, cacheDir: ctx.cacheDir, log: ctx.log });
+  const set = calibrationSet({ model: ctx.model, sampler: ctx.sampler, spec, seed: ctx.seed, cacheDir: ctx.cacheDir, log: ctx.log });
   const seconds = (performance.now() - t0) / 1000;
   timer.record({ name: set.fromCache ? 'calibration set (cached)' : 'calibration set', seconds, cost: set.fromCache && Number.isFinite(set.drawSeconds) ? set.drawSeconds : seconds });
   return set;
@@ -68,8 +62,8 @@ export function quantizedPipelineModel(parent: PipelineModel, q: QuantizedUNet, 
 export interface StandardDiagnosticsOptions {
   /** Trajectories of the per-step ε-MSE table (0: skip it). */
   trajectories: number;
-  /** The sampler policy of the quantized model, if any. */
-  policy?: ModelCallPolicy;
+  /** The sampling hook of the quantized model, if any. */
+  hook?: SamplingHook;
   /** Phases of the calibration. */
   timer: PhaseTimer;
   /** Extra tables (e.g. the shortcut range ratios). */
@@ -81,10 +75,9 @@ export interface StandardDiagnosticsOptions {
  * temporal-feature cosine of TFMQ-DM's Fig. 2, and the calibration wall-clock.
  */
 export function standardDiagnostics(id: string, ctx: DiffusionStageContext, quant: PipelineModel, options: StandardDiagnosticsOptions): DiagnosticTable[] {
-  const sampler = samplerConfig(ctx.sampler);
   const tables: DiagnosticTable[] = [timingTable(id, options.timer.phases)];
-  if (options.trajectories > 0) tables.push(epsMsePerStep(id, quant, ctx.model, sampler, ctx.seed, options.trajectories, options.policy));
-  tables.push(...temporalFeatureCosine(id, quant, ctx.model, sampler), ...(options.extra ?? []));
+  if (options.trajectories > 0) tables.push(epsMsePerStep(id, quant, ctx.model, ctx.sampler, ctx.seed, options.trajectories, options.hook));
+  tables.push(...temporalFeatureCosine(id, quant, ctx.model, ctx.sampler), ...(options.extra ?? []));
   return tables;
 }
 

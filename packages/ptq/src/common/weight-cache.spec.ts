@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '@diffpress/core';
-import { DiffusionStageContext, tinyPipelineModel } from '@diffpress/diffusion';
+import { DiffusionStageContext, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
 import { qDiffusion } from '../q-diffusion/q-diffusion';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
@@ -37,7 +37,12 @@ describe('cachedWeightPhase', () => {
   it('shares the weight phase between configs that differ only in activations, with the same result as computing it', async () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptq-weights-'));
     const parent = tinyPipelineModel(1);
-    const ctx = (cache?: string): DiffusionStageContext => ({ model: parent, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir: '.', cacheDir: cache, log: () => undefined });
+    const ctx = (cache?: string): DiffusionStageContext => {
+      // Assigned, not spread: spreading would read the context's training-data getter, which throws without data.
+      const c = tinyStageContext(parent);
+      c.cacheDir = cache;
+      return c;
+    };
     const small = { weightBits: 3, calibration: { steps: 4, perStep: 6 }, weights: { iters: 10, batchSize: 12 }, activations: { iters: 5, batchSize: 12, initRows: 12 }, diagnostics: { trajectories: 0 } };
     try {
       const a = await qDiffusion.apply(ctx(cacheDir), qDiffusion.config.parse({ ...small, activationBits: 32 }));

@@ -78,7 +78,7 @@ describe('ptq-naive', () => {
     const ctx = tinyStageContext();
     const once = await ptqNaive.apply(ctx, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }));
     if (!once.model) throw new Error('no model');
-    await expect(ptqNaive.apply({ ...ctx, model: once.model }, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }))).rejects.toThrow(
+    await expect(ptqNaive.apply(tinyStageContext(once.model), ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }))).rejects.toThrow(
       /quantization needs a plain UNet, but the model has \d+ entries a UNet does not \(e\.g\. '.*(layer|Quant).*'\): was it already compressed/,
     );
     once.model.unet.dispose();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModelCallPolicy, UNet, UNetConfig, UNetOptions } from '@diffpress/diffusion';
+import { SamplingHook, UNet, UNetConfig, UNetOptions } from '@diffpress/diffusion';
 import { StepState } from './quantizer';
 
 /**
@@ -11,7 +11,7 @@ export class StepTracker implements StepState {
   current: number | null = null;
   /** See {@link StepState.miss}. */
   miss?: string;
-  /** Set by a sampler policy for the duration of a call: the time embedding must agree with it. */
+  /** Set by the sampling hook for the duration of a call: the time embedding must agree with it. */
   pinned = false;
 }
 
@@ -33,7 +33,7 @@ function sameTime(a: number, b: number): boolean {
  * A UNet whose activation quantizers keep one parameter set per sampler step (TFMQ-DM's finite set calibration).
  * Every call that computes the time embedding looks the step up from the model time it is given — so a direct
  * `forward`, `encode`/`decode`, or latency measurement picks the parameters calibrated at exactly that time — and
- * the sampler policy ({@link perStepPolicy}) pins the step index of the sampler in use and checks the two agree.
+ * the sampling hook ({@link perStepHook}) pins the step index of the sampler in use and checks the two agree.
  * A time that is not a calibrated step leaves no step selected; the per-step quantizers then refuse to run.
  */
 export class StepAwareUNet extends UNet {
@@ -76,15 +76,17 @@ export class StepAwareUNet extends UNet {
 }
 
 /**
- * The sampler policy of a per-step quantized model: before each call it checks that the sampler visits exactly the
- * calibrated steps, then pins the step index so every per-step quantizer uses that step's parameters.
+ * The sampling hook of a per-step quantized model, named after the method that built it: before each call it checks
+ * that the sampler visits exactly the calibrated steps, then pins the step index so every per-step quantizer uses
+ * that step's parameters.
  *
  * @throws Error (at the first step) when the sampler's steps differ from the calibrated ones.
  */
-export function perStepPolicy(unet: StepAwareUNet): ModelCallPolicy {
+export function perStepHook(name: string, unet: StepAwareUNet): SamplingHook {
   const { steps } = unet;
   return {
-    call: (c) => {
+    name,
+    call: (c, next) => {
       const same = c.times.length === steps.times.length && c.times.every((t, i) => sameTime(t, steps.times[i]));
       if (!same) {
         const show = (ts: readonly number[]): string => (ts.length <= 6 ? ts.join(', ') : `${ts.slice(0, 3).join(', ')}, …, ${ts.slice(-2).join(', ')}`);
@@ -97,7 +99,7 @@ export function perStepPolicy(unet: StepAwareUNet): ModelCallPolicy {
       state.current = c.stepIndex;
       state.pinned = true;
       try {
-        return c.model.forward(c.z, c.modelTime);
+        return next(c);
       } finally {
         state.pinned = false;
         state.current = null;

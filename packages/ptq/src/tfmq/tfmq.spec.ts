@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, seededNormalBatch } from '@diffpress/core';
-import { PipelineModel, checkMethodContract, sample, samplerTimes, tinyStageContext } from '@diffpress/diffusion';
+import { PipelineModel, checkMethodContract, composeHooks, modelCall, sample, samplerTimes, tinyStageContext } from '@diffpress/diffusion';
 import { UniformQuantizer } from '../quant/quantizer';
 import { StepAwareUNet } from '../quant/step-aware';
 import { tfmq } from './tfmq';
@@ -31,7 +31,8 @@ describe('tfmq', () => {
     const fsc = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 } }));
     const plain = await tfmq.restore(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, fsc: false }), null);
     const [a, b] = [fsc.model, plain.model];
-    if (!a || !b || !fsc.policy) throw new Error('missing model or policy');
+    if (!a || !b || !fsc.hook) throw new Error('missing model or hook');
+    const viaHook = composeHooks([fsc.hook]);
     expect(a.unet).toBeInstanceOf(StepAwareUNet);
     // Same weights (the single-range model gets the FSC model's weights; quantizer buffers are set per step below).
     const own = b.unet.stateDict();
@@ -50,13 +51,13 @@ describe('tfmq', () => {
         twin.setParams({ delta: Float32Array.of(q.delta.dataSync()[i]), zero: Float32Array.of(q.zero.dataSync()[i]) });
       }
       const mt = tf.fill([2], ctx.model.schedule.modelTime(times[i]));
-      const viaPolicy = fsc.policy.call({ model: a.unet, z: x, t: times[i], modelTime: mt, stepIndex: i, times, indices: [0, 1], schedule: ctx.model.schedule });
+      const sampled = viaHook(modelCall({ model: a.unet, z: x, t: times[i], modelTime: mt, stepIndex: i, times, indices: [0, 1], schedule: ctx.model.schedule }));
       const direct = a.unet.forward(x, mt);
       const reference = b.unet.forward(x, mt);
-      expect(Array.from(viaPolicy.dataSync())).toEqual(Array.from(reference.dataSync()));
+      expect(Array.from(sampled.dataSync())).toEqual(Array.from(reference.dataSync()));
       expect(Array.from(direct.dataSync())).toEqual(Array.from(reference.dataSync()));
       outputs.push(reference.dataSync() as Float32Array);
-      tf.dispose([mt, viaPolicy, direct, reference]);
+      tf.dispose([mt, sampled, direct, reference]);
     }
     // The steps really have different parameters: step 0's parameters at step 3's time give another output.
     const deltas = perStep.map(([, q]) => Array.from(q.delta.dataSync()));
@@ -71,9 +72,10 @@ describe('tfmq', () => {
     const ctx = tinyStageContext();
     const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, diagnostics: { trajectories: 0 } }));
     const m = r.model;
-    if (!m || !r.policy) throw new Error('missing model or policy');
+    const hook = r.hook;
+    if (!m || !hook) throw new Error('missing model or hook');
     const draw = (steps: number): void => {
-      sample({ model: m.unet, schedule: m.schedule, prediction: m.prediction, shape: [8, 8, 1], count: 1, seed: 0, sampler: { kind: 'ddim', steps }, policy: r.policy })?.dispose();
+      sample({ model: m.unet, schedule: m.schedule, prediction: m.prediction, shape: [8, 8, 1], count: 1, seed: 0, sampler: { kind: 'ddim', steps }, hooks: [hook] })?.dispose();
     };
     expect(() => draw(4)).not.toThrow();
     expect(() => draw(8)).toThrow(/calibrated per step for ddim-4 \(4 steps.*visits 8 steps/);

@@ -4,10 +4,10 @@ import { samplerLabel } from '@diffpress/eval';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { PhaseContext, reconstructWeights, reconstructionTable } from '../common/phases';
-import { PhaseTimer, freeOnError, quantizedPipelineModel, samplerConfig, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
 import { cachedWeightPhase } from '../common/weight-cache';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
-import { CalibratedSteps, StepAwareUNet, perStepPolicy } from '../quant/step-aware';
+import { CalibratedSteps, StepAwareUNet, perStepHook } from '../quant/step-aware';
 import { UnitReport } from '../recon/reconstruct';
 import { reconstructionUnits } from '../recon/units';
 import { TfmqConfig, tfmqConfig } from './config';
@@ -15,9 +15,8 @@ import { TIB_LAYERS, reconstructTib } from './tiar';
 
 /** The sampler steps of the stage, which FSC calibrates for. */
 function stageSteps(ctx: DiffusionStageContext): CalibratedSteps {
-  const sampler = samplerConfig(ctx.sampler);
-  const times = samplerTimes(ctx.model.schedule, sampler);
-  return { label: samplerLabel(sampler), times, modelTimes: times.map((t) => ctx.model.schedule.modelTime(t)) };
+  const times = samplerTimes(ctx.model.schedule, ctx.sampler);
+  return { label: samplerLabel(ctx.sampler), times, modelTimes: times.map((t) => ctx.model.schedule.modelTime(t)) };
 }
 
 function spec(config: TfmqConfig, steps: CalibratedSteps | null): QuantizeUNetSpec {
@@ -35,7 +34,7 @@ function perStep(config: TfmqConfig): boolean {
 
 function result(parent: PipelineModel, q: ReturnType<typeof quantizeUNet>): DiffusionStageResult {
   const model = quantizedPipelineModel(parent, q, 'tfmq');
-  return { model, bitWidths: q.bitWidths, policy: q.unet instanceof StepAwareUNet ? perStepPolicy(q.unet) : undefined };
+  return { model, bitWidths: q.bitWidths, hook: q.unet instanceof StepAwareUNet ? perStepHook('tfmq', q.unet) : undefined };
 }
 
 async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<DiffusionStageResult> {
@@ -69,7 +68,7 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
     setQuantState(q, { weights: true, activations: true });
     const out = result(ctx.model, q);
     const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
-      trajectories: config.diagnostics.trajectories, policy: out.policy, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
+      trajectories: config.diagnostics.trajectories, hook: out.hook, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
     });
     ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.total().toFixed(0)} s`);
     return { ...out, state: steps ? ({ steps } as unknown as JsonValue) : null, diagnostics };
@@ -80,7 +79,7 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
  * `tfmq` — TFMQ-DM (Huang et al., CVPR 2024; ptq spec §4): the temporal information block (time MLP and every
  * residual block's time projection) is reconstructed first as one unit (TIAR), the other units by BRECQ + AdaRound
  * with those projections frozen, and activation ranges are calibrated by EMA min-max, with one (Δ, z) per sampler
- * step under finite set calibration (FSC). Sampling through its policy picks each step's parameters; a sampler
+ * step under finite set calibration (FSC). Sampling through its hook picks each step's parameters; a sampler
  * whose steps differ from the calibrated ones is refused.
  *
  * @example
