@@ -1,18 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Rng, engineInfo } from '@diffpress/core';
+import { engineInfo } from '@diffpress/core';
 import { ArrayDataset, ModelCallPolicy, SamplerConfig, subset } from '@diffpress/diffusion';
 import { embedImages } from './features/embed';
 import { DEFAULT_FEATURE_NETWORK, FeatureNetRef, FeatureNetwork, loadFeatureNetwork } from './features/feature-network';
-import { classEntropy, classifierScore } from './metrics/classifier-score';
-import { FeatureMatrix, selectRows } from './metrics/features';
-import { sampleFidelity, teacherForcedEpsMse } from './metrics/fidelity';
-import { frechetDistance, gaussianStats } from './metrics/frechet';
-import { kernelInceptionDistance } from './metrics/kid';
-import { precisionRecall } from './metrics/precision-recall';
-import { MetricInfo, metricInfo } from './metrics/registry';
-import { mmdRbf, modeCoverage, slicedWasserstein } from './metrics/toy2d';
+import { seededSubset } from './metrics/features';
+import { teacherForcedEpsMse } from './metrics/fidelity';
+import { MetricEntry, MetricInput, MetricInputs, MetricValue, PairedInputs, PointsInputs, metricInfo } from './metrics/registry';
 import { ReferenceStats, datasetDigest, referenceStats } from './reference/reference-stats';
 import { SamplingModel, drawSamples, samplerLabel } from './samples/sample-store';
 
@@ -173,9 +168,24 @@ function memoReference(ds: ArrayDataset, net: FeatureNetwork, cacheDir: string |
   return ref;
 }
 
-/** Rows `0 … n − 1` of a permutation drawn from (seed, stream): a deterministic subset. */
-function seededSubset(total: number, n: number, seed: number, stream: string): number[] {
-  return new Rng(seed, stream).permutation(total).slice(0, Math.min(n, total));
+/** How the metrics of one input kind get their inputs, and what their rows say besides the values. */
+interface InputFrame<I extends MetricInput> {
+  /** The inputs handed to every metric of the kind. */
+  inputs: MetricInputs[I];
+  /** The reported name of a metric (feature-space metrics carry the network id: `fd-mnist-classifier-v1`). */
+  label: (name: string) => string;
+  /** What the values were compared against (a value may report fewer reference samples). */
+  reference: ReferenceRef | null;
+  /** The feature network, for feature-space metrics. */
+  featureNet: FeatureNetRef | null;
+}
+
+/** The frames prepared for one group of input kinds. */
+type Frames = { [I in MetricInput]?: InputFrame<I> };
+
+// Generic, so that TypeScript pairs an entry's input kind with the frame of that kind.
+function computeMetric<I extends MetricInput>(m: MetricEntry<I>, frame: InputFrame<I>): MetricValue[] {
+  return m.compute(frame.inputs);
 }
 
 /**
@@ -194,7 +204,7 @@ function seededSubset(total: number, n: number, seed: number, stream: string): n
  * ```
  */
 export async function evaluate(subject: EvalSubject, options: EvaluateOptions): Promise<ResultRow[]> {
-  const infos: MetricInfo[] = options.metrics.map(metricInfo);
+  const entries: MetricEntry[] = options.metrics.map(metricInfo);
   const { seed } = options;
   const log = options.log;
   if (!Number.isInteger(options.samples) || options.samples < 1) throw new RangeError(`evaluate: samples must be a positive integer, got ${options.samples}`);
@@ -242,94 +252,71 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   const n = options.samples;
   const backend = engineInfo()?.backend ?? tf.getBackend();
   const rows: ResultRow[] = [];
-  const row = (info: MetricInfo, metric: string, value: number, extra: Partial<ResultRow>, seconds: number): void => {
-    rows.push({
-      recipeHash: options.recipeHash ?? null, cell: options.cell ?? {}, subject: subjectName, modelDigest, seed, samples: n, sampler: samplerName,
-      metric, metricId: info.name, metricVersion: info.version, value, reference: null, featureNet: null, backend, sampleBackends, samplingSeconds,
-      metricSeconds: seconds, libraryVersion: libraryVersion(), date: new Date().toISOString(), ...extra,
-    });
+  /** Computes `metrics` and records a row per value; `t0` is when their group's shared preparation began. */
+  const report = (metrics: readonly MetricEntry[], frames: Frames, t0: number): void => {
+    for (const m of metrics) {
+      const frame = frames[m.input];
+      if (!frame) throw new Error(`evaluate: no ${m.input} inputs were prepared for metric '${m.name}'`);
+      computeMetric(m, frame).forEach((v, i) => {
+        // Shared preparation (embedding, reference samples) is counted once, in the first metric that needed it.
+        const seconds = i === 0 ? (performance.now() - t0) / 1000 : 0;
+        const reference = frame.reference && v.referenceSamples !== undefined ? { ...frame.reference, samples: v.referenceSamples } : frame.reference;
+        rows.push({
+          recipeHash: options.recipeHash ?? null, cell: options.cell ?? {}, subject: subjectName, modelDigest, seed, samples: n, sampler: samplerName,
+          metric: frame.label(m.name) + (v.suffix ?? ''), metricId: m.name, metricVersion: m.version, value: v.value, reference, featureNet: frame.featureNet, backend,
+          sampleBackends, samplingSeconds, metricSeconds: seconds, libraryVersion: libraryVersion(), date: new Date().toISOString(),
+          ...(v.stderr !== undefined ? { stderr: v.stderr } : {}),
+          ...(v.detail ? { detail: v.detail } : {}),
+        });
+      });
+      t0 = performance.now();
+    }
   };
+  // Rows keep the order they have always had: feature-space metrics as asked, then paired, then point metrics.
+  const wanted = (...inputs: MetricInput[]): MetricEntry[] => entries.filter((m) => inputs.includes(m.input));
 
-  // 2. Feature-space metrics.
-  const needsFeatures = infos.some((m) => m.input === 'features' || m.input === 'probs');
-  if (needsFeatures) {
-    let t0 = performance.now();
+  // 2. Feature-space metrics: features and class probabilities share one embedding.
+  const featureSpace = wanted('features', 'probs');
+  if (featureSpace.length > 0) {
+    const t0 = performance.now();
     const net = await resolveFeatureNet(options.featureNet);
     const ref = memoReference(options.reference, net, options.cacheDir, log);
     const emb = embedImages(net, data, shape);
-    const fnet = { id: net.id, digest: net.digest };
-    const refInfo = (count: number): ResultRow['reference'] => ({ dataset: options.reference.name, samples: count });
-    let pr: { precision: number; recall: number; k: number; refCount: number } | undefined;
-    for (const info of infos) {
-      const name = `${info.name}-${net.id}`;
-      if (info.name === 'fd') {
-        row(info, name, frechetDistance(gaussianStats(emb.features), ref.stats), { reference: refInfo(ref.features.n), featureNet: fnet }, (performance.now() - t0) / 1000);
-      } else if (info.name === 'kid') {
-        const kid = kernelInceptionDistance(emb.features, ref.features);
-        row(info, name, kid.value, { stderr: kid.stderr, reference: refInfo(ref.features.n), featureNet: fnet }, (performance.now() - t0) / 1000);
-      } else if (info.name === 'precision' || info.name === 'recall') {
-        if (!pr) {
-          // Equal set sizes: k-NN radii depend on how many points a set has.
-          const subset: FeatureMatrix = selectRows(ref.features, seededSubset(ref.features.n, n, seed, 'eval/pr-reference'));
-          const gen: FeatureMatrix = subset.n < n ? selectRows(emb.features, Array.from({ length: subset.n }, (_, i) => i)) : emb.features;
-          pr = { ...precisionRecall(subset, gen, 3), refCount: subset.n };
-        }
-        row(info, name, info.name === 'precision' ? pr.precision : pr.recall, { reference: refInfo(pr.refCount), featureNet: fnet, detail: { k: pr.k } }, (performance.now() - t0) / 1000);
-      } else if (info.input === 'probs') {
-        if (!emb.probs) throw new Error(`evaluate: metric '${info.name}' needs class probabilities, and feature network ${net.id} gives none`);
-        const value = info.name === 'classifier-score' ? classifierScore(emb.probs) : classEntropy(emb.probs);
-        row(info, name, value, { featureNet: fnet }, (performance.now() - t0) / 1000);
-      } else {
-        continue;
-      }
-      t0 = performance.now();
-    }
+    const probsMetric = featureSpace.find((m) => m.input === 'probs');
+    if (probsMetric && !emb.probs) throw new Error(`evaluate: metric '${probsMetric.name}' needs class probabilities, and feature network ${net.id} gives none`);
+    const featureNet = { id: net.id, digest: net.digest };
+    const label = (name: string): string => `${name}-${net.id}`;
+    report(featureSpace, {
+      features: { inputs: { samples: emb.features, reference: ref, seed }, label, reference: { dataset: options.reference.name, samples: ref.features.n }, featureNet },
+      probs: emb.probs && { inputs: { probs: emb.probs }, label, reference: null, featureNet },
+    }, t0);
   }
 
   // 3. Paired metrics against the FP model.
-  const paired = infos.filter((m) => m.input === 'paired');
+  const paired = wanted('paired');
   if (paired.length > 0) {
     const refModel = options.pairedReference;
-    if (!refModel || !options.sampler || !isModel(subject)) throw new Error('evaluate: paired metrics need a model subject, options.sampler and options.pairedReference');
-    const refExtra = { reference: { dataset: refModel.id ?? 'reference model', samples: n } };
-    let t0 = performance.now();
+    const sampler = options.sampler;
+    if (!refModel || !sampler || !isModel(subject)) throw new Error('evaluate: paired metrics need a model subject, options.sampler and options.pairedReference');
     let refSet: Float32Array | undefined;
-    for (const info of paired) {
-      if (info.name === 'eps-mse') {
-        const count = Math.min(options.epsMseSamples ?? 64, n);
-        const r = teacherForcedEpsMse({ model: subject, reference: refModel, sampler: options.sampler, seed, count, shape, batchSize: options.batchSize, policy: options.policy });
-        const seconds = (performance.now() - t0) / 1000;
-        row(info, 'eps-mse', r.mean, { ...refExtra, detail: { trajectories: count } }, seconds);
-        r.buckets.forEach((b, i) => row(info, `eps-mse[${i}]`, b.mse, { ...refExtra, detail: { trajectories: count, fromStep: b.fromStep, toStep: b.toStep, times: b.times } }, 0));
-      } else {
-        refSet ??= drawSamples({ model: refModel, sampler: options.sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize, share: options.shareSamples }).data;
-        const f = sampleFidelity(data, refSet, 2);
-        row(info, info.name, info.name === 'sample-mse' ? f.mse : f.psnr, refExtra, (performance.now() - t0) / 1000);
-      }
-      t0 = performance.now();
-    }
+    const inputs: PairedInputs = {
+      samples: data,
+      count: n,
+      epsMseSamples: options.epsMseSamples,
+      epsMse: (count) => teacherForcedEpsMse({ model: subject, reference: refModel, sampler, seed, count, shape, batchSize: options.batchSize, policy: options.policy }),
+      referenceSamples: () =>
+        (refSet ??= drawSamples({ model: refModel, sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize, share: options.shareSamples }).data),
+    };
+    report(paired, { paired: { inputs, label: (name) => name, reference: { dataset: refModel.id ?? 'reference model', samples: n }, featureNet: null } }, performance.now());
   }
 
   // 4. Low-dimensional point metrics (2-D toy data).
-  const points = infos.filter((m) => m.input === 'points');
+  const points = wanted('points');
   if (points.length > 0) {
     if (per > 16) throw new Error(`evaluate: point metrics are for low-dimensional data; samples have ${per} values`);
-    const gen: FeatureMatrix = { data, n, dim: per };
-    const refPts: FeatureMatrix = { data: options.reference.data, n: options.reference.size, dim: per };
-    let t0 = performance.now();
-    for (const info of points) {
-      const refExtra = { reference: { dataset: options.reference.name, samples: options.reference.size } };
-      if (info.name === 'mmd-rbf') row(info, info.name, mmdRbf(gen, refPts), refExtra, (performance.now() - t0) / 1000);
-      else if (info.name === 'sliced-wasserstein') row(info, info.name, slicedWasserstein(gen, refPts, 128, seed), refExtra, (performance.now() - t0) / 1000);
-      else {
-        const labels = options.reference.labels;
-        if (!labels) throw new Error(`evaluate: mode-coverage needs labelled reference data; ${options.reference.name} has no labels`);
-        const modes = Math.max(...labels) + 1;
-        const c = modeCoverage(refPts, labels, gen, modes);
-        row(info, info.name, c.coverage, { ...refExtra, detail: { shares: c.shares, referenceShares: c.referenceShares } }, (performance.now() - t0) / 1000);
-      }
-      t0 = performance.now();
-    }
+    const ds = options.reference;
+    const inputs: PointsInputs = { samples: { data, n, dim: per }, reference: { data: ds.data, n: ds.size, dim: per }, labels: ds.labels, referenceName: ds.name, seed };
+    report(points, { points: { inputs, label: (name) => name, reference: { dataset: ds.name, samples: ds.size }, featureNet: null } }, performance.now());
   }
   if (rows.length === 0) throw new Error('evaluate: no metric produced a value');
   return rows;

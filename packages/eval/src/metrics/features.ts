@@ -1,3 +1,5 @@
+import { Rng } from '@diffpress/core';
+
 /** `n` feature vectors of width `dim`, row-major: the input of every feature-space metric. */
 export interface FeatureMatrix {
   /** `n × dim` values. */
@@ -32,4 +34,12 @@ export function selectRows(m: FeatureMatrix, indices: readonly number[]): Featur
 /** Throws unless two feature matrices have the same width (they must come from one feature space). */
 export function checkSameSpace(a: FeatureMatrix, b: FeatureMatrix, who: string): void {
   if (a.dim !== b.dim) throw new Error(`${who}: feature widths differ (${a.dim} vs ${b.dim}); both sets must be embedded by the same network`);
+}
+
+/**
+ * Rows `0 … n − 1` of a permutation of `total` rows drawn from (seed, stream): a deterministic subset, e.g. of a
+ * reference set ordered by class.
+ */
+export function seededSubset(total: number, n: number, seed: number, stream: string): number[] {
+  return new Rng(seed, stream).permutation(total).slice(0, Math.min(n, total));
 }

@@ -1,4 +1,20 @@
-import { METRICS, metricInfo } from './registry';
+import { Rng } from '@diffpress/core';
+import { FeatureMatrix, featureMatrix } from './features';
+import { EpsMseResult } from './fidelity';
+import { gaussianStats } from './frechet';
+import { FeatureInputs, METRICS, MetricInputs, MetricValue, PairedInputs, metricInfo } from './registry';
+
+/** `n` seeded standard-normal points of width `dim`. */
+function normal(n: number, dim: number, stream: string, shift = 0): FeatureMatrix {
+  return featureMatrix(new Rng(0, stream).normalArray(n * dim).map((v) => v + shift), n, dim);
+}
+
+/** The values of a metric on inputs of its kind. */
+function compute<K extends keyof MetricInputs>(name: string, input: K, inputs: MetricInputs[K]): MetricValue[] {
+  const entry = metricInfo(name);
+  if (entry.input !== input) throw new Error(`${name} takes ${entry.input}, not ${input}`);
+  return (entry.compute as (x: MetricInputs[K]) => MetricValue[])(inputs);
+}
 
 describe('METRICS', () => {
   it('keys every entry by its own name, with an integer version ≥ 1', () => {
@@ -56,5 +72,77 @@ describe('metricInfo', () => {
   // Object.prototype members must not pass for metrics (evaluate() would then silently compute nothing).
   it.each(['toString', 'constructor', 'hasOwnProperty', '__proto__'])('rejects the inherited object property %s as an unknown metric', (name) => {
     expect(() => metricInfo(name)).toThrow(`unknown metric '${name}'`);
+  });
+});
+
+describe('METRICS compute', () => {
+  const reference = normal(200, 3, 'ref');
+  const features = (samples: FeatureMatrix): FeatureInputs => ({ samples, reference: { features: reference, stats: gaussianStats(reference) }, seed: 0 });
+
+  it('gives every entry a computation', () => {
+    for (const entry of Object.values(METRICS)) expect(typeof entry.compute).toBe('function');
+  });
+
+  it('scores the reference set against itself as ideal: FD ≈ 0, precision and recall 1 on an equally large subset', () => {
+    const self = features(reference);
+    const [fd] = compute('fd', 'features', self);
+    expect(fd.value).toBeCloseTo(0, 6);
+    const [p] = compute('precision', 'features', self);
+    const [r] = compute('recall', 'features', self);
+    expect(p).toEqual({ value: 1, referenceSamples: 200, detail: { k: 3 } });
+    expect(r).toEqual({ value: 1, referenceSamples: 200, detail: { k: 3 } });
+  });
+
+  it('compares precision and recall against a reference subset as large as the samples, and moves FD with a shift', () => {
+    const shifted = features(normal(50, 3, 'gen', 1));
+    const [p] = compute('precision', 'features', shifted);
+    const [r] = compute('recall', 'features', shifted);
+    expect([p.referenceSamples, r.referenceSamples]).toEqual([50, 50]);
+    expect(p.value).toBeLessThan(1);
+    // A mean shift of 1 in each of 3 dimensions adds about 3 to the Fréchet distance.
+    expect(compute('fd', 'features', shifted)[0].value).toBeGreaterThan(2);
+    const [kid] = compute('kid', 'features', shifted);
+    expect(kid.stderr).toBeGreaterThan(0);
+  });
+
+  it('reports ε-MSE as its mean and one suffixed value per step bucket, on min(epsMseSamples, count) trajectories', () => {
+    const asked: number[] = [];
+    const result: EpsMseResult = { mean: 0.5, buckets: [{ fromStep: 0, toStep: 1, times: [999, 500], mse: 0.25 }, { fromStep: 2, toStep: 3, times: [250, 1], mse: 0.75 }] };
+    const inputs = (epsMseSamples?: number): PairedInputs => ({
+      samples: new Float32Array(8), count: 8, epsMseSamples,
+      epsMse: (n) => (asked.push(n), result),
+      referenceSamples: () => new Float32Array(8),
+    });
+    expect(compute('eps-mse', 'paired', inputs())).toEqual([
+      { value: 0.5, detail: { trajectories: 8 } },
+      { suffix: '[0]', value: 0.25, detail: { trajectories: 8, fromStep: 0, toStep: 1, times: [999, 500] } },
+      { suffix: '[1]', value: 0.75, detail: { trajectories: 8, fromStep: 2, toStep: 3, times: [250, 1] } },
+    ]);
+    compute('eps-mse', 'paired', inputs(4));
+    expect(asked).toEqual([8, 4]);
+  });
+
+  it('draws the reference samples of the paired sample metrics once per evaluation', () => {
+    let draws = 0;
+    const inputs: PairedInputs = {
+      samples: Float32Array.from([0.5, -0.5]), count: 1,
+      epsMse: () => {
+        throw new Error('not asked');
+      },
+      referenceSamples: () => (draws++, Float32Array.from([0.5, 0.5])),
+    };
+    // MSE (0 + 1) / 2 = 0.5; PSNR 10·log10(2² / 0.5) = 10·log10(8).
+    expect(compute('sample-mse', 'paired', inputs)).toEqual([{ value: 0.5 }]);
+    expect(compute('sample-psnr', 'paired', inputs)[0].value).toBeCloseTo(10 * Math.log10(8), 12);
+    expect(draws).toBe(1);
+  });
+
+  it('computes mode coverage from labelled reference points, and refuses unlabelled ones', () => {
+    const ref = featureMatrix(Float32Array.from([0, 0, 0.1, 0, 5, 5, 5.1, 5]), 4, 2);
+    const gen = featureMatrix(Float32Array.from([0, 0.1, 0.1, 0.1]), 2, 2);
+    const inputs = { samples: gen, reference: ref, labels: Int32Array.from([0, 0, 1, 1]), referenceName: 'two-blobs', seed: 0 };
+    const [c] = compute('mode-coverage', 'points', inputs);
+    expect(c.value).toBe(0.5);
+    expect(() => compute('mode-coverage', 'points', { ...inputs, labels: undefined })).toThrow('mode-coverage needs labelled reference data; two-blobs has no labels');
   });
 });
