@@ -4,13 +4,13 @@ import * as path from 'path';
 import { cachePath, cachedFile, canonicalJson, fileDigest, jsonDigest, sha256Hex } from './content-cache';
 import { writeFileAtomic } from './atomic';
 
-describe('content keys', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cache-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cache-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+describe('content keys', () => {
   it('sha256Hex is the SHA-256 of the parts concatenated (FIPS 180-2 test vector "abc")', () => {
     const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
     expect(sha256Hex(['abc'])).toBe(abc);
@@ -49,12 +49,6 @@ describe('content keys', () => {
 });
 
 describe('cachedFile', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-cache-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
   /** An entry whose production is counted; it stores `value` as text. */
   function counted(root: string | null, value: string): { get: () => string; produced: () => number } {
     let produced = 0;
