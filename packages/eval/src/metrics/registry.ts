@@ -49,8 +49,13 @@ export interface MetricValue {
 export interface FeatureInputs {
   /** Features of the samples. */
   samples: FeatureMatrix;
-  /** Features of the reference set and their Gaussian fit. */
-  reference: { features: FeatureMatrix; stats: GaussianStats };
+  /** The reference set. */
+  reference: {
+    /** Its features. */
+    features: FeatureMatrix;
+    /** Their Gaussian fit. */
+    stats: GaussianStats;
+  };
   /** Experiment seed (for seeded reference subsets). */
   seed: number;
 }
