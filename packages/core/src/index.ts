@@ -5,6 +5,10 @@
  *   installs training kernels that tfjs's wasm and cpu backends lack or run slowly ({@link registerTrainingKernels}).
  * - **Straight-through ops** — {@link roundSTE}, {@link signSTE}, {@link approxSign}, {@link gradScale},
  *   {@link clampSTE}.
+ * - **Quantizer primitives** — the uniform affine {@link fakeQuantize} and the {@link UniformQuantizer} module
+ *   (per channel, per tensor, or per sampler step read per row from the call context), range estimators
+ *   ({@link minmaxParams}, {@link mseSearchParams}, {@link RangeTracker}), LSQ ({@link lsqQuantize},
+ *   {@link lsqInitStep}), and composable layer replacement ({@link WeightLayer}, {@link copyModuleInto}).
  * - **Seeded randomness** — noise that is a pure function of (seed, stream, index): {@link seededNormal},
  *   {@link seededNormalBatch}, and the sequential {@link Rng}.
  * - **Numerics** — float64 symmetric eigen-decomposition and matrix square roots: {@link symmetricEigen},
@@ -21,6 +25,13 @@ export * from './engine/backend';
 export * from './engine/kernels/register';
 export * from './ops/ste';
 export * from './ops/activation-norm';
+export * from './quant/fake-quant';
+export * from './quant/ranges';
+export * from './quant/range-tracker';
+export * from './quant/step-slots';
+export * from './quant/uniform-quantizer';
+export * from './quant/lsq';
+export * from './quant/replaced-layers';
 export * from './random/philox';
 export * from './random/seeded';
 export * from './numerics/linalg';

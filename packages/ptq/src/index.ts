@@ -3,9 +3,9 @@
  *
  * - **Methods** — {@link ptqNaive} (the "Linear Quant" baseline), {@link qDiffusion} (Q-Diffusion) and {@link tfmq}
  *   (TFMQ-DM), registered for recipes through {@link methods}.
- * - **Quantizers** — {@link fakeQuantize} and {@link UniformQuantizer} (min-max / MSE / EMA ranges, learned step
- *   size), {@link AdaRound}; the layer wrappers {@link QuantLayer}, {@link SplitQuantConv2d} and
- *   {@link QuantScaledDotProductAttention}; {@link quantizeUNet} builds a quantized copy of a UNet.
+ * - **Quantized layers** — {@link AdaRound}; the layer wrappers {@link QuantLayer}, {@link SplitQuantConv2d} and
+ *   {@link QuantScaledDotProductAttention} (over core's uniform quantizer primitives); {@link quantizeUNet} builds a
+ *   quantized copy of a UNet, also of one whose layers earlier methods wrapped.
  * - **Calibration** — {@link calibrationSet}: cached `(x_t, t)` sets from the FP sampler with the uniform / all /
  *   first / last / single strategies.
  * - **Reconstruction** — {@link reconstructUnit}: BRECQ block reconstruction with bounded memory;
@@ -14,12 +14,8 @@
  * @packageDocumentation
  */
 import { DiffusionMethod } from '@diffpress/diffusion';
-export * from './quant/fake-quant';
-export * from './quant/ranges';
-export * from './quant/quantizer';
 export * from './quant/adaround';
 export * from './quant/layers';
-export * from './quant/step-aware';
 export * from './quant/quantize-unet';
 export * from './calibration/calibration-set';
 export * from './recon/units';
@@ -31,6 +27,7 @@ export * from './common/diagnostics';
 export * from './common/phases';
 export * from './common/stage';
 export * from './tfmq/tiar';
+export * from './tfmq/step-hook';
 export * from './ptq-naive/config';
 export * from './ptq-naive/ptq-naive';
 export * from './q-diffusion/config';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
+import { initEngine } from '../engine/backend';
 import { fakeQuantize, quantLevels } from './fake-quant';
 
 describe('quantLevels', () => {

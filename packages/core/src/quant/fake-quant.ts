@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { clampSTE, roundSTE } from '@diffpress/core';
+import { clampSTE, roundSTE } from '../ops/ste';
 
 /**
  * Grid of a uniform quantizer (ptq spec §1):

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
+import { initEngine } from '../engine/backend';
 import { fakeQuantize, quantLevels } from './fake-quant';
-import { RangeTracker, channelRange, minmaxParams, mseSearchParams } from './ranges';
+import { channelRange, minmaxParams, mseSearchParams } from './ranges';
 
 describe('minmaxParams', () => {
   it('widens the range to include 0 before computing Δ and z (asymmetric)', () => {
@@ -83,27 +83,5 @@ describe('range init on tensors', () => {
     expect(got.delta[0]).toBeLessThan(13 / 15);
     expect(got.delta[1]).toBeGreaterThan(0.8 * (2 / 15));
     x.dispose();
-  });
-});
-
-describe('RangeTracker', () => {
-  it('mixes batches in with momentum (EMA) or keeps the extremes (minmax)', () => {
-    const ema = new RangeTracker('ema', 0.95);
-    ema.observe({ min: Float32Array.of(0), max: Float32Array.of(1) });
-    const r = ema.observe({ min: Float32Array.of(-1), max: Float32Array.of(3) });
-    expect(r.min[0]).toBeCloseTo(-0.05, 6);
-    expect(r.max[0]).toBeCloseTo(1.1, 6);
-    const mm = new RangeTracker('minmax');
-    mm.observe({ min: Float32Array.of(0), max: Float32Array.of(1) });
-    const m = mm.observe({ min: Float32Array.of(-1), max: Float32Array.of(0.5) });
-    expect([m.min[0], m.max[0]]).toEqual([-1, 1]);
-  });
-
-  it('keeps slots apart', () => {
-    const t = new RangeTracker('ema');
-    t.observe({ min: Float32Array.of(-1), max: Float32Array.of(1) }, 0);
-    const s3 = t.observe({ min: Float32Array.of(-5), max: Float32Array.of(5) }, 3);
-    expect([s3.min[0], s3.max[0]]).toEqual([-5, 5]);
-    expect(t.slots()).toEqual([0, 3]);
   });
 });

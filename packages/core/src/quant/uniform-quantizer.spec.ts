@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
+import { initEngine } from '../engine/backend';
+import { withCallContext } from '../nn/call-context';
 import { fakeQuantize } from './fake-quant';
-import { StepState, UniformQuantizer } from './quantizer';
+import { UniformQuantizer } from './uniform-quantizer';
 
 describe('UniformQuantizer', () => {
   beforeAll(() => initEngine({ backend: 'wasm', quiet: true }));
@@ -40,22 +41,66 @@ describe('UniformQuantizer', () => {
     ema.dispose();
   });
 
-  it('a per-step quantizer uses the parameters of the current step and refuses to run without one', () => {
-    const state: StepState = { current: null };
-    const q = new UniformQuantizer({ bits: 8, steps: 3, stepState: state });
-    q.setParams({ delta: Float32Array.of(0.1), zero: Float32Array.of(0) }, 0);
-    q.setParams({ delta: Float32Array.of(0.5), zero: Float32Array.of(0) }, 2);
-    const x = tf.tensor1d([0.74]);
-    state.current = 0;
-    expect(q.forward(x).dataSync()[0]).toBeCloseTo(0.7, 6);
-    state.current = 2;
-    expect(q.forward(x).dataSync()[0]).toBeCloseTo(0.5, 6);
-    state.current = null;
-    state.miss = 'model time 3 is not one of the 3 steps';
-    expect(() => q.forward(x)).toThrow(/model time 3 is not one of the 3 steps/);
-    state.current = 3;
-    expect(() => q.forward(x)).toThrow(/outside the 3 calibrated steps/);
-    expect(() => new UniformQuantizer({ bits: 8, steps: 2 })).toThrow(/stepState/);
+  /** A per-step quantizer over 3 steps at model times 900, 500, 100 with Δ = 0.1, 0.25, 0.5 (z = 0). */
+  function perStep(): UniformQuantizer {
+    const q = new UniformQuantizer({ bits: 8, perStep: { modelTimes: [900, 500, 100], label: 'ddim-3' } });
+    [0.1, 0.25, 0.5].forEach((d, s) => q.setParams({ delta: Float32Array.of(d), zero: Float32Array.of(0) }, s));
+    return q;
+  }
+
+  it("a per-step quantizer quantizes each row with its own step's parameters", () => {
+    const q = perStep();
+    const x = tf.tensor2d([[0.74, 0.3], [0.74, 0.3], [0.74, 0.3]]);
+    // Row 0, step 0 (Δ = 0.1): 7.4 → 7, 3 → 3; row 1, step 2 (Δ = 0.5): 1.48 → 1, 0.6 → 1; row 2, step 1 (Δ = 0.25): 2.96 → 3, 1.2 → 1.
+    const y = withCallContext({ stepIndices: [0, 2, 1] }, () => q.forward(x));
+    const got = Array.from(y.dataSync());
+    [0.7, 0.3, 0.5, 0.5, 0.75, 0.25].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    // Row for row the same as one call per step.
+    const separate = [0, 2, 1].map((s, r) => withCallContext({ stepIndices: [s] }, () => q.forward(x.slice([r, 0], [1, 2]))));
+    const joined = tf.concat(separate);
+    expect(Array.from(joined.dataSync())).toEqual(got);
+    tf.dispose([x, y, joined, ...separate]);
+    q.dispose();
+  });
+
+  it('maps a leading axis of n·k entries (heads merged into the batch) to the n rows, k consecutive entries each', () => {
+    const q = perStep();
+    const x = tf.fill([4, 1], 0.3);
+    const y = withCallContext({ stepIndices: [0, 2] }, () => q.forward(x));
+    const got = Array.from(y.dataSync());
+    [0.3, 0.3, 0.5, 0.5].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    expect(() => withCallContext({ stepIndices: [0, 1, 2] }, () => q.forward(x))).toThrow(/leading size 4 in a call of 3 rows/);
+    tf.dispose([x, y]);
+    q.dispose();
+  });
+
+  it('looks the step up by model time without a sampler step, and refuses unknown times, bad steps and no context', () => {
+    const q = perStep();
+    const x = tf.tensor2d([[0.74], [0.74]]);
+    const y = withCallContext({ modelTimes: () => [100, 900] }, () => q.forward(x));
+    const got = Array.from(y.dataSync());
+    [0.5, 0.7].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    // A sampler step wins over the times.
+    const z = withCallContext({ modelTimes: () => [100, 900] }, () => withCallContext({ stepIndices: [1, 1] }, () => q.forward(x)));
+    expect(z.dataSync()[0]).toBeCloseTo(0.75, 6);
+    expect(() => withCallContext({ modelTimes: () => [123, 900] }, () => q.forward(x))).toThrow(/model time 123 is not one of the 3 steps of ddim-3/);
+    expect(() => withCallContext({ stepIndices: [3, 0] }, () => q.forward(x))).toThrow(/step 3 is outside the 3 calibrated steps/);
+    expect(() => q.forward(x)).toThrow(/no calibrated step selected: called outside a sampler step/);
+    expect(() => new UniformQuantizer({ bits: 8, channels: 2, perStep: { modelTimes: [1], label: 'x' } })).toThrow(/cannot be combined/);
+    tf.dispose([x, y, z]);
+    q.dispose();
+  });
+
+  it('calibrates each step of a mixed-step call from its own rows only', () => {
+    const q = new UniformQuantizer({ bits: 2, perStep: { modelTimes: [900, 100], label: 'ddim-2' } });
+    q.beginCalibration({ init: 'minmax' });
+    const x = tf.tensor2d([[0, 3], [0, 6], [0, 1.5]]);
+    tf.dispose(withCallContext({ stepIndices: [0, 1, 0] }, () => q.forward(x)));
+    expect(q.endCalibration()).toEqual([0, 1]);
+    // Step 0 saw rows 0 and 2 (range [0, 3]): Δ = 1; step 1 saw row 1 (range [0, 6]): Δ = 2.
+    const d = Array.from(q.delta.dataSync());
+    expect(d[0]).toBeCloseTo(1, 6);
+    expect(d[1]).toBeCloseTo(2, 6);
     x.dispose();
     q.dispose();
   });

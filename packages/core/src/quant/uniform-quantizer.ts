@@ -1,18 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module } from '@diffpress/core';
+import { Module } from '../nn/module';
 import { QuantLevels, QuantMode, fakeQuantize, quantLevels } from './fake-quant';
-import { MseSearchOptions, QuantParams, RangeInit, RangeTracker, channelRange, minmaxParams, mseSearchParams } from './ranges';
-
-/**
- * The sampler step a network is being called at, shared by all per-step quantizers of one model (TFMQ-DM's finite
- * set calibration keeps one parameter set per step). `null` outside a step.
- */
-export interface StepState {
-  /** Step index of the sampler in use (0 = noisiest), or `null`. */
-  current: number | null;
-  /** Why no step is selected (shown in the error a per-step quantizer raises). */
-  miss?: string;
-}
+import { RangeTracker } from './range-tracker';
+import { MseSearchOptions, QuantParams, RangeInit, channelRange, minmaxParams, mseSearchParams } from './ranges';
+import { QuantizerSteps, callRowSteps, gatherPerEntry, leadingSteps } from './step-slots';
 
 /** Options of {@link UniformQuantizer}. */
 export interface UniformQuantizerOptions {
@@ -23,12 +14,10 @@ export interface UniformQuantizerOptions {
   /** Per-channel on the last axis with this many channels (weights); omitted: one Δ, z for the tensor. */
   channels?: number;
   /**
-   * Per-step parameters (FSC): one per-tensor (Δ, z) for each of `steps` sampler steps, picked by `stepState`.
-   * Not combinable with `channels`.
+   * Per-step parameters (TFMQ-DM's FSC): one per-tensor (Δ, z) for each of these sampler steps, picked per row of
+   * every call (see {@link callRowSteps}). Not combinable with `channels`.
    */
-  steps?: number;
-  /** Where a per-step quantizer reads the current step (required with `steps`). */
-  stepState?: StepState;
+  perStep?: QuantizerSteps;
 }
 
 /** Options of {@link UniformQuantizer.beginCalibration}. */
@@ -43,7 +32,9 @@ export interface CalibrationOptions {
 
 /**
  * Uniform affine fake quantizer (ptq spec §1) as a module: `delta` and `zero` are persistent buffers (saved with
- * the weights), per output channel of the last axis, per tensor, or per sampler step (TFMQ-DM's FSC).
+ * the weights), per output channel of the last axis, per tensor, or per sampler step (TFMQ-DM's FSC). A per-step
+ * quantizer reads the step of every batch row from core's call context, so one call may mix rows of several steps
+ * (each row is quantized with its own step's parameters).
  *
  * Ranges are set with {@link UniformQuantizer.setParams} (weights) or from data flowing through it between
  * {@link UniformQuantizer.beginCalibration} and {@link UniformQuantizer.endCalibration} (activations): each batch
@@ -75,7 +66,8 @@ export class UniformQuantizer extends Module {
   readonly steps?: number;
   /** When false, `forward` is the identity (FP reference passes, weight-only phases). */
   enabled = true;
-  private readonly stepState?: StepState;
+  // A plain field, so that the model's content digest covers the calibrated times a direct call looks steps up by.
+  private readonly stepLookup?: QuantizerSteps;
   private calibration: { options: CalibrationOptions; tracker: RangeTracker; searched: Set<number> } | null = null;
 
   /** @param options - Bits, grid, and per-channel or per-step layout. */
@@ -84,12 +76,13 @@ export class UniformQuantizer extends Module {
     this.bits = options.bits;
     this.mode = options.mode ?? 'asymmetric';
     this.levels = quantLevels(this.bits, this.mode);
-    if (options.channels != null && options.steps != null) throw new Error('UniformQuantizer: per-channel and per-step parameters cannot be combined');
-    if (options.steps != null && !options.stepState) throw new Error('UniformQuantizer: a per-step quantizer needs a stepState');
+    const perStep = options.perStep;
+    if (options.channels != null && perStep) throw new Error('UniformQuantizer: per-channel and per-step parameters cannot be combined');
+    if (perStep && perStep.modelTimes.length === 0) throw new Error('UniformQuantizer: a per-step quantizer needs at least one step');
     this.channels = options.channels;
-    this.steps = options.steps;
-    this.stepState = options.stepState;
-    const size = options.channels ?? options.steps ?? 1;
+    this.steps = perStep?.modelTimes.length;
+    if (perStep) this.stepLookup = { modelTimes: [...perStep.modelTimes], label: perStep.label };
+    const size = options.channels ?? this.steps ?? 1;
     this.delta = this.registerBuffer('delta', tf.ones([size]));
     this.zero = this.registerBuffer('zero', tf.zeros([size]));
   }
@@ -99,13 +92,13 @@ export class UniformQuantizer extends Module {
     return this.delta.shape[0];
   }
 
-  /** The slot the next call uses: the current step for per-step quantizers, else 0. */
-  slot(): number {
-    if (this.steps == null) return 0;
-    const s = this.stepState?.current;
-    if (s == null) throw new Error(`per-step quantizer (TFMQ-DM FSC): no calibrated step selected: ${this.stepState?.miss ?? 'called outside a sampler step'}`);
-    if (!Number.isInteger(s) || s < 0 || s >= this.steps) throw new Error(`per-step quantizer: step ${s} is outside the ${this.steps} calibrated steps`);
-    return s;
+  /**
+   * The parameter slot of every entry of the leading axis of `x`: the row's step for per-step quantizers (see
+   * {@link callRowSteps} and {@link leadingSteps}), else 0.
+   */
+  slots(x: tf.Tensor): number[] {
+    if (!this.stepLookup) return new Array<number>(x.shape[0] ?? 1).fill(0);
+    return leadingSteps(callRowSteps(this.stepLookup), x.shape[0] ?? 1);
   }
 
   /** Sets Δ and z of every channel (or of one slot with `slot`). */
@@ -166,12 +159,27 @@ export class UniformQuantizer extends Module {
   /** `x → x̂` (the identity when disabled). */
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.enabled) return x;
-    const slot = this.slot();
-    this.observe(x, slot);
-    return tf.tidy(() => {
-      if (this.steps == null) return fakeQuantize(x, this.delta, this.zero, this.levels);
-      const idx = tf.tensor1d([slot], 'int32');
-      return fakeQuantize(x, tf.gather(this.delta, idx), tf.gather(this.zero, idx), this.levels);
-    });
+    if (this.steps == null) {
+      this.observe(x, 0);
+      return tf.tidy(() => fakeQuantize(x, this.delta, this.zero, this.levels));
+    }
+    const slots = this.slots(x);
+    const distinct = [...new Set(slots)].sort((a, b) => a - b);
+    if (distinct.length === 1) {
+      this.observe(x, distinct[0]);
+      return tf.tidy(() => {
+        const idx = tf.tensor1d(distinct, 'int32');
+        return fakeQuantize(x, tf.gather(this.delta, idx), tf.gather(this.zero, idx), this.levels);
+      });
+    }
+    // Rows of several steps: each step's range sees only its own rows, and each row is quantized with its step's.
+    if (this.calibration) {
+      for (const s of distinct) {
+        const own = tf.tidy(() => tf.gather(x, tf.tensor1d(slots.flatMap((v, i) => (v === s ? [i] : [])), 'int32')));
+        this.observe(own, s);
+        own.dispose();
+      }
+    }
+    return tf.tidy(() => fakeQuantize(x, gatherPerEntry(this.delta, slots, x), gatherPerEntry(this.zero, slots, x), this.levels));
   }
 }

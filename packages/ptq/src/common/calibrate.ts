@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@diffpress/core';
+import { RangeInit, Rng, UniformQuantizer, channelRange, minmaxParams, mseSearchParams, withCallContext } from '@diffpress/core';
 import { UNet } from '@diffpress/diffusion';
 import { CalibrationSet, calibrationBatch } from '../calibration/calibration-set';
 import { QuantLayer } from '../quant/layers';
 import { QuantizedUNet, activationQuantizers, setQuantState } from '../quant/quantize-unet';
-import { UniformQuantizer } from '../quant/quantizer';
-import { RangeInit, channelRange, minmaxParams, mseSearchParams } from '../quant/ranges';
-import { StepAwareUNet } from '../quant/step-aware';
 
 function initOne(q: UniformQuantizer, w: tf.Tensor, init: 'minmax' | 'mse'): void {
   if (init === 'mse') q.setParams(mseSearchParams(w, q.bits, q.mode, { perChannel: true }));
@@ -55,8 +52,9 @@ export interface ActivationCalibrationOptions {
  * activations quantized (each quantizer sees its input as quantized upstream, as in the reference code).
  *
  * Batches are visited in a seeded random order, so a single-range EMA quantizer is not biased towards the last
- * steps. On a {@link StepAwareUNet} each batch holds rows of one sampler step and pins it, and every per-step (FSC)
- * quantizer calibrates the slot of that step from that step's rows only; otherwise batches mix steps.
+ * steps. Every batch runs with its rows' sampler steps in the call context. When there are per-step (FSC)
+ * quantizers, each batch holds rows of one step, so every EMA update of a step's range is one batch of that step;
+ * otherwise batches mix steps.
  *
  * @throws Error when a per-step quantizer is left without data for some step (the set must cover every step).
  */
@@ -65,37 +63,29 @@ export function calibrateActivations(unet: UNet, q: Pick<QuantizedUNet, 'layers'
   if (quantizers.length === 0) return;
   const rows = options.rows ?? Array.from({ length: set.rows }, (_, i) => i);
   const batchSize = options.batchSize ?? 32;
-  const stepAware = unet instanceof StepAwareUNet ? unet : null;
-  // Per-step models need one step per batch; otherwise batches mix steps, so that a range set from one batch (MSE
+  const byStep = quantizers.some((a) => a.steps != null);
+  // Per-step models get one step per batch; otherwise batches mix steps, so that a range set from one batch (MSE
   // init) sees the whole trajectory.
   const groups = new Map<number, number[]>();
-  for (const r of stepAware ? rows : options.rng.shuffle([...rows])) {
-    const g = stepAware ? set.stepIndices[r] : -1;
+  for (const r of byStep ? rows : options.rng.shuffle([...rows])) {
+    const g = byStep ? set.stepIndices[r] : -1;
     const list = groups.get(g) ?? [];
     list.push(r);
     groups.set(g, list);
   }
-  const batches: Array<{ step: number; rows: number[] }> = [];
-  for (const [step, list] of groups) for (let i = 0; i < list.length; i += batchSize) batches.push({ step, rows: list.slice(i, i + batchSize) });
+  const batches: number[][] = [];
+  for (const list of groups.values()) for (let i = 0; i < list.length; i += batchSize) batches.push(list.slice(i, i + batchSize));
   const order = options.rng.shuffle(batches);
   setQuantState(q, { weights: true, activations: true });
   for (const a of quantizers) a.beginCalibration({ init: options.init, momentum: options.momentum });
   let seen: number[][] = [];
   try {
     for (const b of order) {
-      const { x, t } = calibrationBatch(set, b.rows);
-      if (stepAware) {
-        stepAware.stepState.current = b.step;
-        stepAware.stepState.pinned = true;
-      }
+      const { x, t } = calibrationBatch(set, b);
       try {
-        tf.dispose(unet.forward(x, t));
+        tf.dispose(withCallContext({ stepIndices: b.map((r) => set.stepIndices[r]) }, () => unet.forward(x, t)));
       } finally {
         tf.dispose([x, t]);
-        if (stepAware) {
-          stepAware.stepState.pinned = false;
-          stepAware.stepState.current = null;
-        }
       }
     }
   } finally {

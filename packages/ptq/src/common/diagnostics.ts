@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, DiagnosticTable, Module } from '@diffpress/core';
+import { AnyModule, DiagnosticTable, Module, withCallContext } from '@diffpress/core';
 import { PipelineModel, ResBlock, SamplerConfig, SamplingHook, UNet, samplerTimes } from '@diffpress/diffusion';
 import { teacherForcedEpsMse } from '@diffpress/eval';
 import { CalibrationSet, calibrationBatch } from '../calibration/calibration-set';
@@ -46,7 +46,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 export function temporalFeatureCosine(id: string, quant: PipelineModel, fp: PipelineModel, sampler: SamplerConfig): DiagnosticTable[] {
   const times = samplerTimes(fp.schedule, sampler);
   const blocks = fp.unet.resBlockNames();
-  const cos: number[][] = times.map((t) => {
+  const cos: number[][] = times.map((t, s) => {
     const mt = tf.tensor1d([fp.schedule.modelTime(t)]);
     try {
       const features = (u: UNet): Record<string, Float32Array> => {
@@ -57,7 +57,8 @@ export function temporalFeatureCosine(id: string, quant: PipelineModel, fp: Pipe
         return out;
       };
       const a = features(fp.unet);
-      const b = features(quant.unet);
+      // At the sampler's step s, as the sampler would call it (per-step quantizers pick that step's parameters).
+      const b = withCallContext({ stepIndices: [s] }, () => features(quant.unet));
       return blocks.map((name) => cosine(a[name], b[name]));
     } finally {
       mt.dispose();

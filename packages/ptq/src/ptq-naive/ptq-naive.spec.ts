@@ -1,9 +1,47 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
-import { checkMethodContract, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
+import { AnyModule, Conv2d, Module, UniformQuantizer, WeightLayer, channelRange, fakeQuantize, initEngine } from '@diffpress/core';
+import { PipelineModel, checkMethodContract, tinyPipelineModel, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
 import { accountEfficiency } from '@diffpress/eval';
 import { QuantLayer } from '../quant/layers';
 import { ptqNaive } from './ptq-naive';
+
+/** Another method's wrapper of a conv: its output plus a per-channel shift; it exposes the conv's weight and copies. */
+class ShiftedConv extends Module implements WeightLayer {
+  readonly inner: Conv2d;
+  readonly shift: tf.Variable;
+
+  constructor(inner: Conv2d) {
+    super();
+    this.inner = this.registerModule('inner', inner);
+    this.shift = this.registerBuffer('shift', tf.linspace(-0.5, 0.5, inner.outChannels));
+  }
+
+  get weight(): tf.Variable {
+    return this.inner.weight;
+  }
+
+  forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.add(this.inner.forwardWith(x, w), this.shift));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardWith(x, this.weight);
+  }
+
+  copyModule(): AnyModule {
+    const c = this.inner;
+    return new ShiftedConv(new Conv2d(c.inChannels, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding })) as unknown as AnyModule;
+  }
+}
+
+const WRAPPED = 'down.0.res.0.conv1';
+
+/** The tiny model with {@link WRAPPED} wrapped in a {@link ShiftedConv}, as an earlier method would leave it. */
+function wrappedModel(): PipelineModel {
+  const m = tinyPipelineModel(1);
+  m.unet.replace(WRAPPED, new ShiftedConv(m.unet.getModule(WRAPPED) as unknown as Conv2d) as unknown as AnyModule);
+  return m;
+}
 
 describe('ptq-naive', () => {
   beforeAll(async () => {
@@ -74,12 +112,49 @@ describe('ptq-naive', () => {
     expect(tf.memory().numTensors).toBeLessThan(10_000);
   }, 60_000);
 
-  it('refuses a parent whose layers were already replaced, naming an entry it does not know', async () => {
+  it('quantizes a conv another method wrapped: the output is the wrapper around the quantized conv (hand-composed)', async () => {
+    const ctx = tinyStageContext(wrappedModel());
+    const result = await ptqNaive.apply(ctx, ptqNaive.config.parse({ weightBits: 4, activationBits: 8, diagnostics: { trajectories: 0 } }));
+    const unet = result.model?.unet;
+    if (!unet) throw new Error('no model');
+    const q = unet.getModule(WRAPPED) as unknown as QuantLayer;
+    expect(q).toBeInstanceOf(QuantLayer);
+    expect(q.layer).toBeInstanceOf(ShiftedConv);
+    const parentWrapper = ctx.model.unet.getModule(WRAPPED) as unknown as ShiftedConv;
+    // A copy: the parent keeps its own wrapper and variables.
+    expect(q.layer).not.toBe(parentWrapper);
+    expect(q.layer.weight).not.toBe(parentWrapper.weight);
+    expect(result.bitWidths?.[WRAPPED]).toEqual({ weightBits: 4, activationBits: 8 });
+    // The weight grid is the inner conv's per-channel min-max range.
+    const wq = q.weightQuant as UniformQuantizer;
+    const range = channelRange(parentWrapper.weight, true);
+    const levels = wq.levels.hi;
+    Array.from(wq.delta.dataSync()).forEach((d, c) => expect(d).toBeCloseTo((Math.max(range.max[c], 0) - Math.min(range.min[c], 0)) / levels, 6));
+    const x = tf.randomNormal([2, 8, 8, 8], 0, 1, 'float32', 11);
+    const y = q.forward(x);
+    const reference = tf.tidy(() => {
+      const iq = q.inputQuant as UniformQuantizer;
+      const xq = fakeQuantize(x, iq.delta, iq.zero, iq.levels);
+      const w = fakeQuantize(parentWrapper.weight, wq.delta, wq.zero, wq.levels);
+      const conv = parentWrapper.inner;
+      return tf.add(tf.add(tf.conv2d(xq as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), conv.bias as tf.Tensor), parentWrapper.shift);
+    });
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0])).toBeLessThan(1e-5);
+    tf.dispose([x, y, reference]);
+    unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
+
+  it('keeps the method contract on a model whose layer another method wrapped', async () => {
+    await checkMethodContract(ptqNaive, { model: wrappedModel, configs: [{ weightBits: 4, activationBits: 8, diagnostics: { trajectories: 0 } }] });
+  }, 120_000);
+
+  it('refuses a parent whose replaced layers cannot be copied, naming one', async () => {
     const ctx = tinyStageContext();
     const once = await ptqNaive.apply(ctx, ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }));
     if (!once.model) throw new Error('no model');
     await expect(ptqNaive.apply(tinyStageContext(once.model), ptqNaive.config.parse({ activationBits: 32, diagnostics: { trajectories: 0 } }))).rejects.toThrow(
-      /quantization needs a plain UNet, but the model has \d+ entries a UNet does not \(e\.g\. '.*(layer|Quant).*'\): was it already compressed/,
+      /cannot copy '[\w.]+' \(QuantLayer\): it replaced a (Conv2d|Linear).*copyModule\(\)/,
     );
     once.model.unet.dispose();
     ctx.model.unet.dispose();

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
+import { UniformQuantizer, channelRange, initEngine, minmaxParams } from '@diffpress/core';
 import { AdamW } from '@diffpress/diffusion';
 import { AdaRound, adaRoundBeta, adaRoundRegularizerOn } from './adaround';
-import { UniformQuantizer } from './quantizer';
-import { channelRange, minmaxParams } from './ranges';
 
 function setup(values: number[], shape: [number, number], bits = 4): { w: tf.Tensor; q: UniformQuantizer } {
   const w = tf.tensor2d(values, shape);

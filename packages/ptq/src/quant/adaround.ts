@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { clampSTE } from '@diffpress/core';
-import { UniformQuantizer } from './quantizer';
+import { UniformQuantizer, clampSTE } from '@diffpress/core';
 
 /** Stretch of the rectified sigmoid `h(α)` (AdaRound, Nagel et al. ICML 2020): γ = −0.1, ζ = 1.1. */
 export const ADAROUND_GAMMA = -0.1;

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Conv2d, Linear, ScaledDotProductAttention, initEngine, manualSeed } from '@diffpress/core';
+import { Conv2d, Linear, ScaledDotProductAttention, UniformQuantizer, channelRange, initEngine, manualSeed, minmaxParams } from '@diffpress/core';
 import { QuantLayer, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
-import { UniformQuantizer } from './quantizer';
-import { channelRange, minmaxParams } from './ranges';
 
 function calibrateWeights(q: UniformQuantizer, w: tf.Tensor): void {
   const r = channelRange(w, true);

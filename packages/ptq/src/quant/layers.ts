@@ -1,10 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Conv2d, Linear, Module } from '@diffpress/core';
+import { AnyModule, Module, QuantizerSteps, UniformQuantizer, WeightLayer } from '@diffpress/core';
 import { AdaRound } from './adaround';
-import { UniformQuantizer, UniformQuantizerOptions } from './quantizer';
-
-/** A conv or linear layer: what {@link QuantLayer} wraps. */
-export type WeightLayer = Conv2d | Linear;
 
 /** Per-layer quantization settings of {@link QuantLayer} and {@link SplitQuantConv2d}. */
 export interface QuantLayerOptions {
@@ -12,8 +8,8 @@ export interface QuantLayerOptions {
   weightBits: number;
   /** Input-activation bits (32: no activation quantizer). */
   activationBits: number;
-  /** Per-step activation parameters (TFMQ-DM FSC): how many steps, and where the current step is read. */
-  activationSteps?: Pick<UniformQuantizerOptions, 'steps' | 'stepState'>;
+  /** Per-step activation parameters (TFMQ-DM FSC) for these sampler steps, if any. */
+  activationSteps?: QuantizerSteps;
 }
 
 function outChannels(layer: WeightLayer): number {
@@ -54,7 +50,7 @@ function weightQuantizer(layer: WeightLayer, bits: number): UniformQuantizer | n
 
 /** A per-tensor input quantizer, or null at 32 bits. */
 function inputQuantizer(options: QuantLayerOptions): UniformQuantizer | null {
-  return options.activationBits < 32 ? new UniformQuantizer({ bits: options.activationBits, mode: 'asymmetric', ...options.activationSteps }) : null;
+  return options.activationBits < 32 ? new UniformQuantizer({ bits: options.activationBits, mode: 'asymmetric', perStep: options.activationSteps }) : null;
 }
 
 /**
@@ -62,7 +58,10 @@ function inputQuantizer(options: QuantLayerOptions): UniformQuantizer | null {
  * weight path, and access to every quantizer for the calibration code.
  */
 export interface QuantizedLayer {
-  /** The wrapped FP layer (its weight is quantized on the fly; after AdaRound it holds the hard-rounded values). */
+  /**
+   * The wrapped FP layer — a conv or linear, or another method's wrapper of one that exposes its weight (see core's
+   * `WeightLayer`). Its weight is quantized on the fly; after AdaRound it holds the hard-rounded values.
+   */
   readonly layer: WeightLayer;
   /** Whether weights are quantized in `forward` (false: the FP weight, for FP reference passes). */
   quantizeWeights: boolean;
@@ -85,8 +84,10 @@ export interface QuantizedLayer {
 
 /**
  * A conv or linear layer with quantized weights (per output channel, tfjs's last kernel axis) and a quantized input
- * (per tensor), the basic unit of Q-Diffusion and TFMQ-DM. Children: `layer` (the FP layer), `weightQuant`,
- * `inputQuant` (each present only below 32 bits).
+ * (per tensor), the basic unit of Q-Diffusion and TFMQ-DM. The layer may be another method's wrapper of a conv or
+ * linear (core's `WeightLayer`): the quantizers then act on the inner weight and on the wrapper's input, and the
+ * wrapper's own change applies on top (`wrapper.forwardWith(Q(x), Q(W))`). Children: `layer` (the FP layer),
+ * `weightQuant`, `inputQuant` (each present only below 32 bits).
  */
 export class QuantLayer extends Module implements QuantizedLayer {
   /** The wrapped layer. */
@@ -104,7 +105,7 @@ export class QuantLayer extends Module implements QuantizedLayer {
    * @param layer - The layer to wrap (kept, not copied).
    * @param options - Bits of weights and input.
    */
-  constructor(layer: WeightLayer, options: QuantLayerOptions) {
+  constructor(layer: WeightLayer & AnyModule, options: QuantLayerOptions) {
     super();
     this.layer = this.registerModule('layer', layer);
     this.stash = new FpWeightStash(layer.weight);
@@ -175,8 +176,8 @@ export class QuantLayer extends Module implements QuantizedLayer {
  * Children: `layer`, `weightQuant1`, `weightQuant2`, `inputQuant1`, `inputQuant2`.
  */
 export class SplitQuantConv2d extends Module implements QuantizedLayer {
-  /** The wrapped conv. */
-  readonly layer: Conv2d;
+  /** The wrapped conv (or a wrapper of one: a `WeightLayer` with a `[kh, kw, in, out]` kernel). */
+  readonly layer: WeightLayer;
   /** Quantizer of the kernel rows of the first (deep) input half. */
   readonly weightQuant1: UniformQuantizer | null;
   /** Quantizer of the kernel rows of the second (skip) half. */
@@ -196,12 +197,14 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
    * @param options - Bits of weights and inputs.
    */
   constructor(
-    layer: Conv2d,
+    layer: WeightLayer & AnyModule,
     readonly split: number,
     options: QuantLayerOptions,
   ) {
     super();
-    if (!(split > 0 && split < layer.inChannels)) throw new Error(`SplitQuantConv2d: split ${split} must be inside 1…${layer.inChannels - 1}`);
+    if (layer.weight.rank !== 4) throw new Error(`SplitQuantConv2d: the layer needs a conv kernel [kh, kw, in, out], got a weight of rank ${layer.weight.rank}`);
+    const inChannels = layer.weight.shape[2] as number;
+    if (!(split > 0 && split < inChannels)) throw new Error(`SplitQuantConv2d: split ${split} must be inside 1…${inChannels - 1}`);
     this.layer = this.registerModule('layer', layer);
     this.stash = new FpWeightStash(layer.weight);
     const w1 = weightQuantizer(layer, options.weightBits);
@@ -214,9 +217,14 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
     this.inputQuant2 = i2 ? this.registerModule('inputQuant2', i2) : null;
   }
 
+  /** Input channels of the conv (kernel axis 2). */
+  get inChannels(): number {
+    return this.layer.weight.shape[2] as number;
+  }
+
   /** The two kernel halves `[kh, kw, split, out]`, `[kh, kw, in − split, out]` (new tensors). */
   weightHalves(): [tf.Tensor, tf.Tensor] {
-    const parts = tf.split(this.layer.weight, [this.split, this.layer.inChannels - this.split], 2);
+    const parts = tf.split(this.layer.weight, [this.split, this.inChannels - this.split], 2);
     return [parts[0], parts[1]];
   }
 
@@ -280,7 +288,7 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
     return tf.tidy(() => {
       let input = x;
       if (this.inputQuant1 && this.inputQuant2) {
-        const [x1, x2] = tf.split(x, [this.split, this.layer.inChannels - this.split], 3);
+        const [x1, x2] = tf.split(x, [this.split, this.inChannels - this.split], 3);
         input = tf.concat([this.inputQuant1.forward(x1), this.inputQuant2.forward(x2)], 3);
       }
       return this.layer.forwardWith(input, this.effectiveWeight());
@@ -310,10 +318,10 @@ export class QuantScaledDotProductAttention extends Module<[tf.Tensor, tf.Tensor
    */
   constructor(bits: number, softmaxBits: number, steps?: QuantLayerOptions['activationSteps']) {
     super();
-    this.queryQuant = this.registerModule('queryQuant', new UniformQuantizer({ bits, ...steps }));
-    this.keyQuant = this.registerModule('keyQuant', new UniformQuantizer({ bits, ...steps }));
-    this.valueQuant = this.registerModule('valueQuant', new UniformQuantizer({ bits, ...steps }));
-    this.softmaxQuant = this.registerModule('softmaxQuant', new UniformQuantizer({ bits: softmaxBits, mode: 'unsigned', ...steps }));
+    this.queryQuant = this.registerModule('queryQuant', new UniformQuantizer({ bits, perStep: steps }));
+    this.keyQuant = this.registerModule('keyQuant', new UniformQuantizer({ bits, perStep: steps }));
+    this.valueQuant = this.registerModule('valueQuant', new UniformQuantizer({ bits, perStep: steps }));
+    this.softmaxQuant = this.registerModule('softmaxQuant', new UniformQuantizer({ bits: softmaxBits, mode: 'unsigned', perStep: steps }));
   }
 
   /** Every quantizer, for calibration. */

@@ -1,8 +1,8 @@
-import { AnyModule, BitWidths, Conv2d, Linear, Rng, ScaledDotProductAttention, matchesAnyGlob } from '@diffpress/core';
+import {
+  AnyModule, BitWidths, Conv2d, Linear, QuantizerSteps, Rng, ScaledDotProductAttention, UniformQuantizer, WeightLayer, copyModuleInto, isWeightLayer, matchesAnyGlob,
+} from '@diffpress/core';
 import { ResBlock, UNet } from '@diffpress/diffusion';
 import { QuantLayer, QuantLayerOptions, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
-import { UniformQuantizer } from './quantizer';
-import { CalibratedSteps, StepAwareUNet } from './step-aware';
 
 /** Layers left in floating point, by module-path glob. */
 export interface KeepFpSets {
@@ -37,7 +37,7 @@ export const TEMPORAL_LAYERS: readonly string[] = ['time.linear1', 'time.linear2
 /** Per-step activation parameters (TFMQ-DM FSC): for which sampler steps, and which quantizers get them. */
 export interface PerStepSpec {
   /** The calibrated sampler steps. */
-  steps: CalibratedSteps;
+  steps: QuantizerSteps;
   /** Which activation quantizers are per step. */
   scope: FscScope;
 }
@@ -60,7 +60,7 @@ export interface QuantizeUNetSpec {
 
 /** A quantized copy of a UNet and handles on its quantized parts. */
 export interface QuantizedUNet {
-  /** The network (a {@link StepAwareUNet} when per-step parameters are used). */
+  /** The network (a plain UNet: per-step quantizers read each row's step from the call context). */
   unet: UNet;
   /** Quantized conv/linear wrappers by module path, in module order. */
   layers: Array<[string, QuantLayer | SplitQuantConv2d]>;
@@ -70,20 +70,51 @@ export interface QuantizedUNet {
   bitWidths: BitWidths;
 }
 
-/** A copy of `parent` with its weights (a fresh network; the parent is not touched). */
-function copyUNet(parent: UNet, spec: QuantizeUNetSpec): UNet {
+/**
+ * A copy of `parent` with its weights (a fresh network; the parent is not touched), including the layers earlier
+ * methods replaced (copied through core's `copyModuleInto`), and the paths of the architecture's own conv and
+ * linear layers.
+ */
+function copyUNet(parent: UNet): { unet: UNet; layerPaths: Set<string> } {
   // A private generator for the throw-away initial weights, so that copying leaves the shared one untouched.
-  const rng = new Rng(0, 'ptq-copy');
-  const unet = spec.perStep ? new StepAwareUNet(parent.plan.config, spec.perStep.steps, { rng }) : new UNet(parent.plan.config, { rng });
-  const own = unet.stateDict();
-  const extra = [...parent.stateDict().keys()].filter((k) => !own.has(k));
-  if (extra.length > 0) {
+  const unet = new UNet(parent.plan.config, { rng: new Rng(0, 'ptq-copy') });
+  // Taken before the copy puts earlier methods' wrappers in: bit-widths and FP presets name these layers.
+  const layerPaths = new Set(unet.select('**', { where: (m) => m instanceof Conv2d || m instanceof Linear }).map(([p]) => p));
+  try {
+    copyModuleInto(parent as unknown as AnyModule, unet as unknown as AnyModule);
+  } catch (err) {
     unet.dispose();
-    throw new Error(`quantization needs a plain UNet, but the model has ${extra.length} entries a UNet does not (e.g. '${extra[0]}'): was it already compressed by a method that replaces layers?`);
+    throw err;
   }
-  unet.loadStateDict(parent.stateDict(), { strict: true, source: 'the parent model' });
   unet.eval();
-  return unet;
+  return { unet, layerPaths };
+}
+
+/**
+ * The layers to wrap: the outermost weight layers (see core's `WeightLayer`), each with the path of the
+ * architecture's layer it is or sits in — what bit-widths and FP globs name. A wrapper that exposes its inner
+ * layer's weight is quantized as a whole (its path is the layer's); a layer inside a wrapper that does not is
+ * quantized in place, under the wrapper's path.
+ */
+function quantTargets(unet: UNet, layerPaths: ReadonlySet<string>): QuantTarget[] {
+  const out: QuantTarget[] = [];
+  for (const [path, module] of unet.select('**', { where: (m) => isWeightLayer(m) })) {
+    if (out.some((t) => path.startsWith(`${t.path}.`))) continue;
+    const parts = path.split('.');
+    const layerPath = parts.map((_, i) => parts.slice(0, parts.length - i).join('.')).find((p) => layerPaths.has(p)) ?? path;
+    out.push({ path, layer: module as WeightLayer & AnyModule, layerPath });
+  }
+  return out;
+}
+
+/** A layer {@link quantizeUNet} wraps. */
+interface QuantTarget {
+  /** Its module path. */
+  path: string;
+  /** The layer. */
+  layer: WeightLayer & AnyModule;
+  /** The path of the architecture's layer it is or sits in (the bit-width key). */
+  layerPath: string;
 }
 
 /**
@@ -93,27 +124,31 @@ function copyUNet(parent: UNet, spec: QuantizeUNetSpec): UNet {
  * unset (Δ = 1, z = 0): the calibration fills them. Building is cheap and deterministic, which is what `restore`
  * relies on.
  *
- * @throws Error when `parent` is not a plain UNet (e.g. already quantized).
+ * Layer replacement composes: layers an earlier method replaced are copied with the parent (they must be
+ * copyable, see core's `CopyableModule`), and a wrapper that exposes its conv's or linear's weight (core's
+ * `WeightLayer`) is quantized as that layer, its own change applied on the quantized weight and input.
+ *
+ * @throws Error when a layer an earlier method replaced cannot be copied (naming it).
  */
 export function quantizeUNet(parent: UNet, spec: QuantizeUNetSpec): QuantizedUNet {
-  const unet = copyUNet(parent, spec);
+  const { unet, layerPaths } = copyUNet(parent);
   const perStep = spec.perStep;
   const stepOptions = (path: string): QuantLayerOptions['activationSteps'] =>
-    perStep && (perStep.scope === 'all' || matchesAnyGlob(path, TEMPORAL_LAYERS)) ? { steps: perStep.steps.modelTimes.length, stepState: (unet as StepAwareUNet).stepState } : undefined;
+    perStep && (perStep.scope === 'all' || matchesAnyGlob(path, TEMPORAL_LAYERS)) ? perStep.steps : undefined;
   const actsOn = spec.activationBits < 32;
   const layers: QuantizedUNet['layers'] = [];
   const attentions: QuantizedUNet['attentions'] = [];
   const bitWidths: BitWidths = {};
-  const targets = unet.select('**', { exclude: spec.keepFp.layers, where: (m) => m instanceof Conv2d || m instanceof Linear });
-  for (const [path, module] of targets) {
-    const activationBits = actsOn && !matchesAnyGlob(path, spec.keepFp.activations) ? spec.activationBits : 32;
-    const options: QuantLayerOptions = { weightBits: spec.weightBits, activationBits, activationSteps: stepOptions(path) };
-    const owner = path.endsWith('.shortcut') ? unet.getModule(path.slice(0, -'.shortcut'.length)) : null;
+  for (const { path, layer, layerPath } of quantTargets(unet, layerPaths)) {
+    if (matchesAnyGlob(layerPath, spec.keepFp.layers)) continue;
+    const activationBits = actsOn && !matchesAnyGlob(layerPath, spec.keepFp.activations) ? spec.activationBits : 32;
+    const options: QuantLayerOptions = { weightBits: spec.weightBits, activationBits, activationSteps: stepOptions(layerPath) };
+    const owner = layerPath.endsWith('.shortcut') ? unet.getModule(layerPath.slice(0, -'.shortcut'.length)) : null;
     const split = spec.split && owner instanceof ResBlock && owner.concatSplit != null ? owner.concatSplit : null;
-    const wrapper = split != null ? new SplitQuantConv2d(module as Conv2d, split, options) : new QuantLayer(module as Conv2d | Linear, options);
+    const wrapper = split != null ? new SplitQuantConv2d(layer, split, options) : new QuantLayer(layer, options);
     unet.replace(path, wrapper as AnyModule);
     layers.push([path, wrapper]);
-    if (spec.weightBits < 32 || activationBits < 32) bitWidths[path] = { weightBits: Math.min(32, spec.weightBits), activationBits };
+    if (spec.weightBits < 32 || activationBits < 32) bitWidths[layerPath] = { weightBits: Math.min(32, spec.weightBits), activationBits };
   }
   if (actsOn) {
     for (const [path] of unet.select('**', { where: (m) => m instanceof ScaledDotProductAttention })) {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Rng } from '@diffpress/core';
+import { MIN_DELTA, Module, Rng } from '@diffpress/core';
 import { AdamW, UNet } from '@diffpress/diffusion';
 import { AdaRound, AdaRoundSchedule, adaRoundBeta, adaRoundRegularizerOn } from '../quant/adaround';
 import { QuantizedUNet, QuantState, setQuantState } from '../quant/quantize-unet';
-import { MIN_DELTA } from '../quant/ranges';
 import { HostTensor, RowSource, captureAt, captureRows, hostRows, rowSize } from './capture';
 import { ReconUnit, unitActivationQuantizers } from './units';
 

@@ -1,8 +1,7 @@
-import { matchesAnyGlob } from '@diffpress/core';
+import { UniformQuantizer, matchesAnyGlob } from '@diffpress/core';
 import { UNet } from '@diffpress/diffusion';
 import { QuantLayer, QuantScaledDotProductAttention, SplitQuantConv2d } from '../quant/layers';
 import { QuantizedUNet } from '../quant/quantize-unet';
-import { UniformQuantizer } from '../quant/quantizer';
 
 /**
  * One reconstruction unit of BRECQ (ptq spec §1): a residual block, an attention block, or a conv/linear outside

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, seededNormalBatch } from '@diffpress/core';
-import { PipelineModel, checkMethodContract, composeHooks, modelCall, sample, samplerTimes, tinyStageContext } from '@diffpress/diffusion';
-import { UniformQuantizer } from '../quant/quantizer';
-import { StepAwareUNet } from '../quant/step-aware';
+import { UniformQuantizer, initEngine, seededNormalBatch, withCallContext } from '@diffpress/core';
+import { PipelineModel, UNet, checkMethodContract, composeHooks, modelCall, sample, samplerTimes, tinyStageContext } from '@diffpress/diffusion';
 import { tfmq } from './tfmq';
 
 const small = { calibration: { perStep: 6 }, weights: { iters: 20, batchSize: 12 }, diagnostics: { trajectories: 2 } };
 
 function stepQuantizers(model: PipelineModel): Array<[string, UniformQuantizer]> {
-  return model.unet.namedModules().filter((e): e is [string, UniformQuantizer] => e[1] instanceof UniformQuantizer && e[1].steps != null);
+  return model.unet.namedModules().filter((e): e is [string, UniformQuantizer] => e[1] instanceof UniformQuantizer && (e[1] as UniformQuantizer).steps != null);
 }
 
 describe('tfmq', () => {
@@ -33,7 +31,8 @@ describe('tfmq', () => {
     const [a, b] = [fsc.model, plain.model];
     if (!a || !b || !fsc.hook) throw new Error('missing model or hook');
     const viaHook = composeHooks([fsc.hook]);
-    expect(a.unet).toBeInstanceOf(StepAwareUNet);
+    // No UNet subclass: the per-step quantizers read each row's step from the call context.
+    expect(a.unet.constructor).toBe(UNet);
     // Same weights (the single-range model gets the FSC model's weights; quantizer buffers are set per step below).
     const own = b.unet.stateDict();
     const weights = new Map([...a.unet.stateDict()].filter(([k, v]) => tf.util.arraysEqual(own.get(k)?.shape ?? [], v.shape)));
@@ -65,6 +64,31 @@ describe('tfmq', () => {
     x.dispose();
     a.unet.dispose();
     b.unet.dispose();
+    ctx.model.unet.dispose();
+  }, 60_000);
+
+  it('one call whose rows carry different steps gives, row for row, the output of one call per step', async () => {
+    const ctx = tinyStageContext();
+    const r = await tfmq.apply(ctx, tfmq.config.parse({ ...small, weights: { iters: 0 }, diagnostics: { trajectories: 0 } }));
+    const m = r.model;
+    if (!m || !r.hook) throw new Error('missing model or hook');
+    const { schedule } = ctx.model;
+    const times = samplerTimes(schedule, ctx.sampler);
+    const rowSteps = [0, 3, 1, 2, 3];
+    const x = seededNormalBatch([8, 8, 1], { seed: 4, stream: 'rows', indices: rowSteps.map((_, i) => i) });
+    const mt = tf.tensor1d(rowSteps.map((s) => schedule.modelTime(times[s])));
+    // Through the hook, as a hook that batches the calls of several steps (parallel decoding) would pass them on.
+    const mixed = composeHooks([r.hook])(modelCall({ model: m.unet, z: x, t: times[0], modelTime: mt, stepIndex: 0, rowSteps, times, indices: [0, 1, 2, 3, 4], schedule }));
+    // A direct call finds each row's step by its model time.
+    const byTime = m.unet.forward(x, mt);
+    const separate = rowSteps.map((s, i) =>
+      tf.tidy(() => withCallContext({ stepIndices: [s] }, () => m.unet.forward(x.slice([i, 0, 0, 0], [1, 8, 8, 1]), mt.slice([i], [1])))),
+    );
+    const joined = tf.concat(separate);
+    expect(Array.from(mixed.dataSync())).toEqual(Array.from(joined.dataSync()));
+    expect(Array.from(byTime.dataSync())).toEqual(Array.from(joined.dataSync()));
+    tf.dispose([x, mt, mixed, byTime, joined, ...separate]);
+    m.unet.dispose();
     ctx.model.unet.dispose();
   }, 60_000);
 

@@ -7,10 +7,10 @@ import { PhaseContext, reconstructWeights, reconstructionTable } from '../common
 import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
 import { cachedWeightPhase } from '../common/weight-cache';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
-import { CalibratedSteps, StepAwareUNet, perStepHook } from '../quant/step-aware';
 import { UnitReport } from '../recon/reconstruct';
 import { reconstructionUnits } from '../recon/units';
 import { TfmqConfig, tfmqConfig } from './config';
+import { CalibratedSteps, perStepHook } from './step-hook';
 import { TIB_LAYERS, reconstructTib } from './tiar';
 
 /** The sampler steps of the stage, which FSC calibrates for. */
@@ -32,9 +32,9 @@ function perStep(config: TfmqConfig): boolean {
   return config.fsc && config.activationBits < 32;
 }
 
-function result(parent: PipelineModel, q: ReturnType<typeof quantizeUNet>): DiffusionStageResult {
+function result(parent: PipelineModel, q: ReturnType<typeof quantizeUNet>, steps: CalibratedSteps | null): DiffusionStageResult {
   const model = quantizedPipelineModel(parent, q, 'tfmq');
-  return { model, bitWidths: q.bitWidths, hook: q.unet instanceof StepAwareUNet ? perStepHook('tfmq', q.unet) : undefined };
+  return { model, bitWidths: q.bitWidths, hook: steps ? perStepHook('tfmq', steps) : undefined };
 }
 
 async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<DiffusionStageResult> {
@@ -66,7 +66,7 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
     }
     releaseFpWeights(q);
     setQuantState(q, { weights: true, activations: true });
-    const out = result(ctx.model, q);
+    const out = result(ctx.model, q, steps);
     const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
       trajectories: config.diagnostics.trajectories, hook: out.hook, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
     });
@@ -101,6 +101,6 @@ export const tfmq: DiffusionMethod<TfmqConfig> = {
   restore: async (ctx, config, state) => {
     const saved = (state as { steps?: CalibratedSteps } | null)?.steps ?? null;
     const steps = perStep(config) ? (saved ?? stageSteps(ctx)) : null;
-    return result(ctx.model, quantizeUNet(ctx.model.unet, spec(config, steps)));
+    return result(ctx.model, quantizeUNet(ctx.model.unet, spec(config, steps)), steps);
   },
 };
