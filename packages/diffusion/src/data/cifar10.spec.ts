@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CIFAR10_FILES, CIFAR10_RECORD_BYTES, loadCifar10Binary, parseCifar10Records } from './cifar10';
+import { CIFAR10_FILES, CIFAR10_RECORD_BYTES, loadCifar10Binary, locateCifar10Binary, parseCifar10Records } from './cifar10';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -124,5 +124,14 @@ describe('loadCifar10Binary', () => {
     const test = path.join(tmp, 'test_batch.bin');
     fs.writeFileSync(test, new Uint8Array(100));
     expect(() => loadCifar10Binary(tmp, { split: 'test' })).toThrow(`${test}: 100 bytes is not a whole number of CIFAR-10 records`);
+  });
+
+  it('locateCifar10Binary counts the records of the files a path stands for, reading none of them', () => {
+    writeAll(tmp);
+    expect(locateCifar10Binary(tmp)).toEqual({ files: CIFAR10_FILES.train.map((f) => path.join(tmp, f)), records: [2, 2, 2, 2, 2], split: 'train' });
+    const file = path.join(tmp, 'test_batch.bin');
+    expect(locateCifar10Binary(file)).toEqual({ files: [file], records: [1] });
+    fs.writeFileSync(file, new Uint8Array(0));
+    expect(() => locateCifar10Binary(file)).toThrow(`${file}: empty file, no CIFAR-10 records`);
   });
 });

@@ -110,6 +110,49 @@ export function parseCifar10Records(bytes: Uint8Array, source: string, options: 
   return validateDataset({ name, sampleShape: [CIFAR10_SIDE, CIFAR10_SIDE, 3], size, data, labels });
 }
 
+/** The binary files a CIFAR-10 path stands for ({@link locateCifar10Binary}). */
+export interface Cifar10Files {
+  /** The `.bin` files, in the order they are read. */
+  files: string[];
+  /** Number of records in each file (from its size). */
+  records: number[];
+  /** The split read from a folder; undefined for a single file. */
+  split?: 'train' | 'test';
+}
+
+/**
+ * Finds the files {@link loadCifar10Binary} reads for `pathOrDir` and counts their records from their sizes, without
+ * reading them: what a recipe check can afford before a run.
+ *
+ * @throws Error on a missing path or split file (listing which), a file size that is not a whole number of records
+ *   (or zero), or `split` with a file path.
+ *
+ * @example
+ * ```ts
+ * locateCifar10Binary('data', { split: 'test' }); // { files: ['data/cifar-10-batches-bin/test_batch.bin'], records: [10000], split: 'test' }
+ * ```
+ */
+export function locateCifar10Binary(pathOrDir: string, options: Pick<LoadCifar10Options, 'split'> = {}): Cifar10Files {
+  if (!fs.existsSync(pathOrDir)) throw new Error(`CIFAR-10: no such file or folder: ${pathOrDir}`);
+  if (!fs.statSync(pathOrDir).isDirectory()) {
+    if (options.split !== undefined) {
+      throw new Error(`CIFAR-10: split '${options.split}' applies to a folder, but ${pathOrDir} is a file`);
+    }
+    return { files: [pathOrDir], records: [recordCount(fs.statSync(pathOrDir).size, pathOrDir)] };
+  }
+  const split = options.split ?? 'train';
+  if (split !== 'train' && split !== 'test') throw new RangeError(`CIFAR-10: split must be 'train' or 'test', got '${String(split)}'`);
+  const names = CIFAR10_FILES[split];
+  const nested = path.join(pathOrDir, ARCHIVE_FOLDER);
+  const dir = !fs.existsSync(path.join(pathOrDir, names[0])) && fs.existsSync(path.join(nested, names[0])) ? nested : pathOrDir;
+  const missing = names.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length > 0) {
+    throw new Error(`CIFAR-10: ${dir} lacks the ${split} file(s) ${missing.join(', ')} (expected ${names.join(', ')})`);
+  }
+  const files = names.map((f) => path.join(dir, f));
+  return { files, records: files.map((f) => recordCount(fs.statSync(f).size, f)), split };
+}
+
 /**
  * Loads CIFAR-10 from its binary distribution: either one `.bin` file, or a folder holding a split's files
  * ({@link CIFAR10_FILES}: 5 × 10,000 training images, 10,000 test images), or the folder containing the unpacked
@@ -128,26 +171,9 @@ export function parseCifar10Records(bytes: Uint8Array, source: string, options: 
  */
 export function loadCifar10Binary(pathOrDir: string, options: LoadCifar10Options = {}): ArrayDataset {
   checkLimit(options.limit);
-  if (!fs.existsSync(pathOrDir)) throw new Error(`CIFAR-10: no such file or folder: ${pathOrDir}`);
-  if (!fs.statSync(pathOrDir).isDirectory()) {
-    if (options.split !== undefined) {
-      throw new Error(`CIFAR-10: split '${options.split}' applies to a folder, but ${pathOrDir} is a file`);
-    }
-    return parseCifar10Records(fs.readFileSync(pathOrDir), pathOrDir, { limit: options.limit, name: options.name });
-  }
-  const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new RangeError(`CIFAR-10: split must be 'train' or 'test', got '${String(split)}'`);
-  const names = CIFAR10_FILES[split];
-  const nested = path.join(pathOrDir, ARCHIVE_FOLDER);
-  const dir = !fs.existsSync(path.join(pathOrDir, names[0])) && fs.existsSync(path.join(nested, names[0])) ? nested : pathOrDir;
-  const missing = names.filter((f) => !fs.existsSync(path.join(dir, f)));
-  if (missing.length > 0) {
-    throw new Error(`CIFAR-10: ${dir} lacks the ${split} file(s) ${missing.join(', ')} (expected ${names.join(', ')})`);
-  }
-
   // Sizes first, so the output is allocated once and a bad later file fails before the big read.
-  const files = names.map((f) => path.join(dir, f));
-  const counts = files.map((f) => recordCount(fs.statSync(f).size, f));
+  const { files, records: counts, split } = locateCifar10Binary(pathOrDir, options);
+  if (split === undefined) return parseCifar10Records(fs.readFileSync(pathOrDir), pathOrDir, { limit: options.limit, name: options.name });
   const total = counts.reduce((a, b) => a + b, 0);
   const size = Math.min(total, options.limit ?? total);
   const data = new Float32Array(size * 3 * CIFAR10_SIDE * CIFAR10_SIDE);
