@@ -2,6 +2,8 @@ export * from './registry/suggest';
 export * from './registry/registry';
 export * from './registry/builtin';
 export * from './recipe/schema';
+export * from './recipe/data';
+export * from './recipe/inputs';
 export * from './recipe/zod-walk';
 export * from './recipe/validate';
 export * from './ablation/paths';

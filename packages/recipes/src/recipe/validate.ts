@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ZodType, core } from 'zod';
-import { shippedModels, shippedModelsDir } from '@diffpress/diffusion';
 import { jsonDigest } from '@diffpress/eval';
 import { AblationCell, expandAblation } from '../ablation/expand';
 import { PathSegment, formatPath, getPath, parsePath, setPath } from '../ablation/paths';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { nearest } from '../registry/suggest';
+import { InputFinding, checkInputs } from './inputs';
 import { Recipe, recipeSchema } from './schema';
 import { objectKeys, schemaAt } from './zod-walk';
 
@@ -93,7 +93,7 @@ export interface RecipeValidation {
 export interface ValidateOptions {
   /** Methods a recipe may name. */
   registry: MethodRegistry;
-  /** Folder for relative checkpoint paths (default: the file's folder). */
+  /** Folder for relative paths: checkpoints, data, feature networks (default: the file's folder). */
   baseDir?: string;
   /** Values to set before checking, by recipe path (command-line overrides such as `seeds`). */
   overrides?: Record<string, unknown>;
@@ -118,9 +118,7 @@ function expectedType(e: string): string {
 }
 
 /** A problem before it is located in the file; `atKey` points at the key rather than the value (unknown keys). */
-interface Finding {
-  path: PathSegment[];
-  message: string;
+interface Finding extends InputFinding {
   atKey?: boolean;
   warning?: boolean;
 }
@@ -203,34 +201,9 @@ function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): 
   return out;
 }
 
-function checkModel(raw: Record<string, unknown>, baseDir: string): Finding[] {
-  const m = raw.model;
-  const spec = typeof m === 'string' ? { id: m } : (m as Record<string, unknown> | undefined);
-  if (!spec || typeof spec !== 'object') return [];
-  const at: PathSegment[] = typeof m === 'string' ? ['model'] : ['model', 'id'];
-  if (typeof spec.id === 'string') {
-    if (!shippedModels[spec.id]) {
-      const hint = nearest(spec.id, Object.keys(shippedModels));
-      return [{ path: at, message: `unknown shipped model '${spec.id}'${hint ? ` — did you mean '${hint}'?` : ` (shipped: ${Object.keys(shippedModels).join(', ')})`}` }];
-    }
-    const file = path.join(shippedModelsDir(), spec.id, 'model.safetensors');
-    if (!fs.existsSync(file)) return [{ path: at, message: `missing checkpoint ${file} (train and export it: npx nx run tools:train-shipped --model=${spec.id})` }];
-  }
-  if (typeof spec.checkpoint === 'string') {
-    const file = path.resolve(baseDir, spec.checkpoint);
-    if (!fs.existsSync(file)) return [{ path: ['model', 'checkpoint'], message: `missing checkpoint: ${file} does not exist` }];
-  }
-  const train = spec.train as Record<string, unknown> | undefined;
-  if (train && typeof train.like === 'string' && !shippedModels[train.like]) {
-    const hint = nearest(train.like, Object.keys(shippedModels));
-    return [{ path: ['model', 'train', 'like'], message: `unknown shipped model '${train.like}'${hint ? ` — did you mean '${hint}'?` : ''}` }];
-  }
-  return [];
-}
-
 /** Everything wrong with one (ablation-free) recipe as plain data. */
 function checkRecipe(raw: Record<string, unknown>, registry: MethodRegistry, baseDir: string): Finding[] {
-  return [...checkSchema(recipeSchema, raw, []), ...checkPipeline(raw, registry), ...checkModel(raw, baseDir)];
+  return [...checkSchema(recipeSchema, raw, []), ...checkPipeline(raw, registry), ...checkInputs(raw, baseDir)];
 }
 
 /** Whether `p` names a place the recipe schema (or the named method's config schema) has. */
@@ -293,7 +266,8 @@ function parseText(text: string, file: string): { data?: unknown; locate: Locate
 
 /**
  * Validates a recipe given as YAML or JSON text, without touching any tensor: the schema (unknown keys are errors),
- * each step's method id and config, the methods' ordering rules, that checkpoints exist, and the ablation (axis
+ * each step's method id and config, the methods' ordering rules, the files it names (data, checkpoint, feature
+ * network: they exist, can be read and fit together; see `checkInputs`), and the ablation (axis
  * paths, and every cell; invalid cells become warnings and are skipped, unless none is valid). Reports every
  * problem with its file, line and recipe path.
  *
@@ -339,6 +313,10 @@ export function validateRecipeText(text: string, file: string, options: Validate
       const known = knownPath(base, p, options.registry);
       if (!known.ok) {
         add(['ablation', 'axes', i, 'path'], `'${axis.path}' is not a path of this recipe${known.hint ? ` — did you mean '${formatPath([...p.slice(0, -1), known.hint])}'?` : ''}`);
+        axesOk = false;
+      } else if (p[0] === 'data') {
+        // A run loads its data, reference statistics and floor row once, for all cells.
+        add(['ablation', 'axes', i, 'path'], `'${axis.path}': every cell of a run uses the same data; write one recipe per dataset`);
         axesOk = false;
       }
     });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { writeFileAtomic, writeJsonAtomic } from '@diffpress/core';
+import { recipeDataShape } from '../recipe/data';
 import { RunSummary } from '../run/runner';
 import { gridPath, sampleGrids } from './grids';
 import { htmlReport } from './html';
@@ -59,7 +60,7 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
   fs.mkdirSync(dir, { recursive: true });
   const table = buildTable(summary);
   const ev = summary.recipe.recipe.eval;
-  const grids = sampleGrids(table, storeRoot, ev.grid, [28, 28, 1]);
+  const grids = sampleGrids(table, storeRoot, ev.grid, recipeDataShape(summary.recipe.recipe.data, summary.recipe.baseDir));
   for (const g of grids) writeFileAtomic(path.join(dir, 'samples', g.file), g.png);
   const plots = await reportPlots(table);
   const training = await trainingPlot(trainingCurves(summary, storeRoot));
