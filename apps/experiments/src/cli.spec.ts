@@ -1,12 +1,10 @@
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { startCli as start } from './testing/cli-process';
 
 // End-to-end tests of the CLI as users run it: a real process (ts-node), a real store, kills.
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MAIN = path.join(__dirname, 'main.ts');
-
 const RECIPE = `name: cli-test
 model: unet-mnist-s-eps
 sample: { kind: ddim, steps: 2, batchSize: 4 }
@@ -16,25 +14,6 @@ ablation:
     - path: sample.steps
       values: [2, 3, 4]
 `;
-
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Done>; stderr: () => string } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TS_NODE_PROJECT: 'apps/experiments/tsconfig.app.json', TS_NODE_TRANSPILE_ONLY: 'true', DIFFPRESS_BACKEND: 'wasm', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Done>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done, stderr: () => stderr };
-}
 
 function qualityRows(runDir: string): string[] {
   return fs

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { z } from 'zod';
 import { BackendName, initEngine } from '@diffpress/core';
 import {
-  ArtifactStore, RecipeError, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, loadRecipe,
+  ArtifactStore, RecipeError, RecipeProblem, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, loadRecipe,
   mergeResults, parseShard, planUnits, readResults, recipeJsonSchema, rowCells, runRecipe, runWorker, shardFromEnv, validateRecipeFile, writeReport,
 } from '@diffpress/recipes';
 
@@ -25,19 +25,57 @@ export const DEFAULT_RECIPE = path.resolve(__dirname, '..', 'recipes', 'default.
 /** The committed JSON Schema of recipes. */
 export const SCHEMA_FILE = path.resolve(__dirname, '..', 'recipes', 'recipe.schema.json');
 
-/** `experiments validate`: checks every file, prints every problem, touches no tensor. Exit code 1 on any error. */
-export function validateCommand(files: readonly string[], io: Io): number {
+/**
+ * Why `dir` cannot be an artifact store, or undefined: it (or the nearest existing folder above it, where it would be
+ * created) is a file or cannot be written.
+ */
+export function storeProblem(dir: string): string | undefined {
+  const store = path.resolve(dir);
+  for (let p = store; ; p = path.dirname(p)) {
+    if (fs.existsSync(p)) {
+      if (!fs.statSync(p).isDirectory()) return p === store ? `${p} is a file; the artifact store is a folder` : `${p} is a file, so the store ${store} cannot be created in it`;
+      try {
+        fs.accessSync(p, fs.constants.W_OK);
+      } catch {
+        return `${p} is not writable, so the store ${store} cannot be ${p === store ? 'written' : 'created'}`;
+      }
+      return undefined;
+    }
+    if (path.dirname(p) === p) return undefined;
+  }
+}
+
+/** The store's problem as a problem of the recipe `file` would be run with, in the same one-line form. */
+function storeProblems(file: string, store: string): RecipeProblem[] {
+  const message = storeProblem(store);
+  return message ? [{ file, path: '--store', message, severity: 'error' }] : [];
+}
+
+/** Options of {@link validateCommand}. */
+export interface ValidateCommandOptions {
+  /** The store a run would use (default `$DIFFPRESS_STORE` or `.diffpress`): checked too. */
+  store?: string;
+}
+
+/**
+ * `experiments validate`: checks every file (and the store a run would use), prints every problem, touches no tensor.
+ * Exit code 1 on any error.
+ */
+export function validateCommand(files: readonly string[], io: Io, options: ValidateCommandOptions = {}): number {
   if (files.length === 0) {
     io.err('validate: give recipe files (--recipe=<file> or as arguments)');
     return 2;
   }
   const registry = builtinRegistry();
+  const store = options.store ?? defaultStoreDir();
   let bad = 0;
   for (const file of files) {
     const { result, problems } = validateRecipeFile(file, { registry });
-    for (const p of problems) io.err(formatProblem(p));
-    if (result) io.out(`${file}: valid (${result.cells.length} cell${result.cells.length === 1 ? '' : 's'} × ${result.recipe.seeds.length} seed${result.recipe.seeds.length === 1 ? '' : 's'})`);
-    else bad++;
+    const all = [...problems, ...storeProblems(file, store)];
+    for (const p of all) io.err(formatProblem(p));
+    if (result && !all.some((p) => p.severity === 'error')) {
+      io.out(`${file}: valid (${result.cells.length} cell${result.cells.length === 1 ? '' : 's'} × ${result.recipe.seeds.length} seed${result.recipe.seeds.length === 1 ? '' : 's'})`);
+    } else bad++;
   }
   return bad > 0 ? 1 : 0;
 }
@@ -141,26 +179,37 @@ function parseSeeds(text: string): number[] {
   return list;
 }
 
+function recipeFile(opts: RunCommandOptions): string {
+  return path.resolve(opts.recipe ?? DEFAULT_RECIPE);
+}
+
 function resolveRecipe(opts: RunCommandOptions): ValidatedRecipe {
-  const file = path.resolve(opts.recipe ?? DEFAULT_RECIPE);
+  const file = recipeFile(opts);
   const overrides = opts.seeds !== undefined ? { seeds: parseSeeds(opts.seeds) } : undefined;
   return loadRecipe(file, { registry: builtinRegistry(), overrides, ablation: opts.ablation });
 }
 
-/** `experiments run` / `experiments ablation`. Exit code 0 when every unit finished, 1 when some failed, 2 on a bad recipe. */
+/**
+ * `experiments run` / `experiments ablation`. Exit code 0 when every unit finished, 1 when some failed, 2 on a bad
+ * recipe or store (reported, like `validate` does, before any unit starts).
+ */
 export async function runCommand(opts: RunCommandOptions, io: Io): Promise<number> {
+  const storeDir = path.resolve(opts.store ?? defaultStoreDir());
   let v: ValidatedRecipe;
   try {
     v = resolveRecipe(opts);
   } catch (err) {
     if (err instanceof RecipeError) {
-      for (const p of err.problems) io.err(formatProblem(p));
+      for (const p of [...err.problems, ...storeProblems(recipeFile(opts), storeDir)]) io.err(formatProblem(p));
       return 2;
     }
     throw err;
   }
   for (const w of v.warnings) io.err(formatProblem(w));
-  const store = new ArtifactStore(path.resolve(opts.store ?? defaultStoreDir()));
+  const bad = storeProblems(v.file, storeDir);
+  for (const p of bad) io.err(formatProblem(p));
+  if (bad.length > 0) return 2;
+  const store = new ArtifactStore(storeDir);
   const shard: Shard | undefined = opts.shard !== undefined ? parseShard(opts.shard) : shardFromEnv();
   if (opts.worker !== undefined) {
     await initEngine({ backend: opts.backend as BackendName | undefined, quiet: true });

@@ -37,9 +37,13 @@ async function main(): Promise<number> {
     .command(
       'validate [files..]',
       'validate recipes without touching tensors; prints every problem',
-      (y) => y.positional('files', { type: 'string', array: true }).option('recipe', { type: 'string', array: true, describe: 'recipe file(s)' }),
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true })
+          .option('recipe', { type: 'string', array: true, describe: 'recipe file(s)' })
+          .option('store', { type: 'string', describe: 'artifact store a run would use, checked too (default $DIFFPRESS_STORE or ./.diffpress)' }),
       (a) => {
-        code = validateCommand([...(a.recipe ?? []), ...(a.files ?? [])], consoleIo);
+        code = validateCommand([...(a.recipe ?? []), ...(a.files ?? [])], consoleIo, { store: a.store });
       },
     )
     .command(
@@ -66,6 +70,13 @@ async function main(): Promise<number> {
     .demandCommand(1, 'give a command: run, ablation, validate, report, list or schema')
     .strict()
     .help()
+    // Usage mistakes get the message and a pointer to --help; an error of a command itself (a unit's data that
+    // cannot be read, a crash) is not a usage mistake, so it goes to the caller without the help text.
+    .fail((message, err) => {
+      if (err) throw err;
+      process.stderr.write(`${message}\n(--help lists the commands and options)\n`);
+      code = 2;
+    })
     .parseAsync();
   return code;
 }
@@ -75,7 +86,9 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // One line for the user; the stack when debugging (DIFFPRESS_DEBUG=1).
+    const debug = Boolean(process.env.DIFFPRESS_DEBUG);
+    process.stderr.write(`experiments: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
     process.exitCode = 1;
   },
 );
