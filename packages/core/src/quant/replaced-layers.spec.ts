@@ -1,37 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../engine/backend';
+import { manualSeed } from '../nn/init';
 import { Conv2d } from '../nn/layers/conv2d';
 import { Linear } from '../nn/layers/linear';
 import { Sequential } from '../nn/layers/sequential';
 import { AnyModule, Module } from '../nn/module';
-import { WeightLayer, copyModuleInto, isWeightLayer } from './replaced-layers';
+import { WeightLayer, WeightLayerWrapper, copyModuleInto, freshLayerLike, isWeightLayer } from './replaced-layers';
 
-/** A test wrapper: the inner conv's output times a learned scale (a buffer here), copyable. */
-class ScaledConv extends Module implements WeightLayer {
-  readonly inner: Conv2d;
-  readonly scale: tf.Variable;
-
-  constructor(inner: Conv2d) {
-    super();
-    this.inner = this.registerModule('inner', inner);
-    this.scale = this.registerBuffer('scale', tf.scalar(1));
-  }
-
-  get weight(): tf.Variable {
-    return this.inner.weight;
-  }
+/** A test wrapper: the inner conv's output times a scale (a buffer). */
+class ScaledConv extends WeightLayerWrapper {
+  readonly scale = this.registerBuffer('scale', tf.scalar(1));
 
   forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.mul(this.inner.forwardWith(x, w), this.scale));
   }
 
-  forward(x: tf.Tensor): tf.Tensor {
-    return this.forwardWith(x, this.weight);
-  }
-
-  copyModule(): AnyModule {
-    const c = this.inner;
-    return new ScaledConv(new Conv2d(c.inChannels, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding })) as unknown as AnyModule;
+  protected rewrap(inner: WeightLayer & AnyModule): ScaledConv {
+    return new ScaledConv(inner);
   }
 }
 
@@ -54,13 +39,13 @@ describe('layer replacement', () => {
 
   it('recognises conv, linear and wrappers that expose a weight as weight layers', () => {
     const conv = new Conv2d(1, 1, 1);
-    expect([conv, new Linear(2, 2), new ScaledConv(conv)].map(isWeightLayer)).toEqual([true, true, true]);
+    expect([conv, new Linear(2, 2), new ScaledConv(conv as unknown as Conv2d & AnyModule)].map(isWeightLayer)).toEqual([true, true, true]);
     expect([new Opaque(conv as unknown as AnyModule), null, {}].map(isWeightLayer)).toEqual([false, false, false]);
   });
 
   it('copies a model whose layer was wrapped: same output, variables of its own', () => {
     const source = net();
-    const wrapped = new ScaledConv(source.getModule('0') as unknown as Conv2d);
+    const wrapped = new ScaledConv(source.getModule('0') as unknown as Conv2d & AnyModule);
     tf.tidy(() => wrapped.scale.assign(tf.scalar(3)));
     source.replace('0', wrapped as unknown as AnyModule);
     const copy = net();
@@ -76,6 +61,28 @@ describe('layer replacement', () => {
     tf.dispose([x, a, b]);
     copy.dispose();
     source.dispose();
+  });
+
+  it('builds fresh layers with the same settings, leaving the shared generator alone', () => {
+    const conv = new Conv2d(3, 5, [3, 1], { stride: 2, padding: 'valid', bias: false });
+    const fresh = freshLayerLike(conv as unknown as AnyModule) as unknown as Conv2d;
+    expect(fresh).toBeInstanceOf(Conv2d);
+    expect([fresh.inChannels, fresh.outChannels, fresh.kernelSize, fresh.stride, fresh.padding, fresh.bias]).toEqual([3, 5, [3, 1], [2, 2], 'valid', null]);
+    expect(fresh.weight).not.toBe(conv.weight);
+    const lin = freshLayerLike(new Linear(4, 2) as unknown as AnyModule) as unknown as Linear;
+    expect([lin.inFeatures, lin.outFeatures, lin.bias?.shape]).toEqual([4, 2, [2]]);
+    expect(() => freshLayerLike(new Opaque(conv as unknown as AnyModule) as unknown as AnyModule)).toThrow(/neither a Conv2d, a Linear nor copyable/);
+    // The shared generator is where it was: the next default-initialised layer is the one it would have been.
+    const next = (copyFirst: boolean): number[] => {
+      manualSeed(7);
+      if (copyFirst) (freshLayerLike(conv as unknown as AnyModule) as unknown as Conv2d).dispose();
+      const c = new Conv2d(1, 1, 1);
+      const values = Array.from(c.weight.dataSync());
+      c.dispose();
+      return values;
+    };
+    expect(next(true)).toEqual(next(false));
+    [conv, fresh, lin].forEach((m) => m.dispose());
   });
 
   it('names a replaced module that cannot be copied', () => {

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { Conv2d } from '../nn/layers/conv2d';
+import { Linear } from '../nn/layers/linear';
 import { AnyModule, Module } from '../nn/module';
+import { Rng } from '../random/seeded';
 
 /**
  * A layer with one weight tensor that it can run with a substitute weight: core's `Conv2d` and `Linear`, and any
@@ -7,15 +10,7 @@ import { AnyModule, Module } from '../nn/module';
  * binarizer or a sampling-time wrapper). Such a wrapper exposes the inner layer's weight variable as `weight` and
  * applies its own change around the inner `forwardWith`, so that `forwardWith(x, weight)` is its normal output.
  *
- * @example
- * ```ts
- * class Scaled extends Module implements WeightLayer {
- *   constructor(readonly inner: Conv2d) { super(); this.registerModule('inner', inner); }
- *   get weight(): tf.Variable { return this.inner.weight; }
- *   forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor { return tf.mul(this.inner.forwardWith(x, w), 2); }
- *   forward(x: tf.Tensor): tf.Tensor { return this.forwardWith(x, this.weight); }
- * }
- * ```
+ * {@link WeightLayerWrapper} implements the plumbing.
  */
 export interface WeightLayer {
   /** The weight variable, output channels on the last axis (conv kernels `[kh, kw, in, out]`, linear `[in, out]`). */
@@ -47,6 +42,71 @@ export interface CopyableModule {
 /** Whether `m` implements {@link CopyableModule}. */
 export function isCopyableModule(m: unknown): m is CopyableModule {
   return m instanceof Module && typeof (m as Partial<CopyableModule>).copyModule === 'function';
+}
+
+/**
+ * A module of the same class and settings as `layer`, with weights of its own (drawn from a private generator, so
+ * the shared one is not advanced; their values are meant to be overwritten): `Conv2d` and `Linear` are rebuilt from
+ * their settings, a {@link CopyableModule} copies itself.
+ *
+ * @throws Error for any other module.
+ */
+export function freshLayerLike(layer: AnyModule): AnyModule {
+  const rng = new Rng(0, 'fresh-layer');
+  if (layer instanceof Conv2d) {
+    const options = { stride: layer.stride, padding: layer.padding, dilation: layer.dilation, bias: layer.bias != null, rng };
+    return new Conv2d(layer.inChannels, layer.outChannels, layer.kernelSize, options) as unknown as AnyModule;
+  }
+  if (layer instanceof Linear) return new Linear(layer.inFeatures, layer.outFeatures, { bias: layer.bias != null, rng }) as unknown as AnyModule;
+  if (isCopyableModule(layer)) return layer.copyModule();
+  throw new Error(`freshLayerLike: a ${layer.constructor.name} is neither a Conv2d, a Linear nor copyable`);
+}
+
+/**
+ * Base of a method's wrapper around a weight layer that keeps it a {@link WeightLayer} (a later method can still
+ * quantize the inner weight) and a {@link CopyableModule}: the child `inner`, `weight` (the inner one), `forward`
+ * and `copyModule` are done; a subclass gives its change around the inner layer in `forwardWith` and how to wrap a
+ * fresh inner layer with its own settings in `rewrap`.
+ *
+ * @example
+ * ```ts
+ * class Doubled extends WeightLayerWrapper {
+ *   forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor { return tf.tidy(() => tf.mul(this.inner.forwardWith(x, w), 2)); }
+ *   protected rewrap(inner: WeightLayer & AnyModule): Doubled { return new Doubled(inner); }
+ * }
+ * unet.replace('down.0.res.0.conv1', new Doubled(unet.getModule('down.0.res.0.conv1') as Conv2d));
+ * ```
+ */
+export abstract class WeightLayerWrapper extends Module implements WeightLayer, CopyableModule {
+  /** The wrapped layer. */
+  readonly inner: WeightLayer & AnyModule;
+
+  /** @param inner - The layer to wrap (kept, not copied). */
+  constructor(inner: WeightLayer & AnyModule) {
+    super();
+    this.inner = this.registerModule('inner', inner);
+  }
+
+  /** The inner layer's weight. */
+  get weight(): tf.Variable {
+    return this.inner.weight;
+  }
+
+  /** See {@link WeightLayer.forwardWith}. */
+  abstract forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor;
+
+  /** A wrapper of this class and settings around `inner`. */
+  protected abstract rewrap(inner: WeightLayer & AnyModule): WeightLayerWrapper;
+
+  /** `forwardWith(x, weight)`. */
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.forwardWith(x, this.weight);
+  }
+
+  /** See {@link CopyableModule.copyModule}: the same wrapper around a fresh copy of the inner layer. */
+  copyModule(): AnyModule {
+    return this.rewrap(freshLayerLike(this.inner) as unknown as WeightLayer & AnyModule) as unknown as AnyModule;
+  }
 }
 
 function moduleAt(root: AnyModule, path: string): AnyModule | null {

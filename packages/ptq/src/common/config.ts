@@ -80,6 +80,47 @@ export function calibrationSchema(defaults: Pick<CalibrationSetting, 'strategy' 
     .prefault({});
 }
 
+/**
+ * What every PTQ method's config has (ptq spec §1–§4). The defaults of `weightBits`, `keepFp` and `calibration`
+ * are the method's (see {@link PtqBaseDefaults}); `activationBits` defaults to 8.
+ */
+export interface PtqConfigBase {
+  /** Weight bits, 2…8 (per output channel, asymmetric). */
+  weightBits: number;
+  /** Activation bits, 4…16 or 32 = FP (per tensor; default 8). */
+  activationBits: number;
+  /** Bits of the attention softmax output (default: `activationBits`). */
+  softmaxBits?: number;
+  /** Report tables. */
+  diagnostics: DiagnosticsSetting;
+  /** Layers kept FP. */
+  keepFp: KeepFpSetting;
+  /** Calibration rows. */
+  calibration: CalibrationSetting;
+}
+
+/** What the reconstructing methods (Q-Diffusion, TFMQ-DM) add to {@link PtqConfigBase}. */
+export interface ReconConfigBase extends PtqConfigBase {
+  /** Split shortcut quantization of the decoder blocks (default true). */
+  split: boolean;
+  /** BRECQ + AdaRound weight reconstruction (TFMQ-DM's TIAR uses the same settings). */
+  weights: WeightReconSetting;
+  /** Most MiB of cached unit inputs; above it inputs are recomputed per mini-batch (default 1024). */
+  cacheLimitMiB: number;
+}
+
+/** A method's defaults of the shared fields of {@link PtqConfigBase}. */
+export interface PtqBaseDefaults {
+  /** Default weight bits. */
+  weightBits: number;
+  /** Default FP-layer preset. */
+  keepFp: KeepFpPreset;
+  /** Default calibration strategy and sizes. */
+  calibration: Pick<CalibrationSetting, 'strategy' | 'steps' | 'perStep'>;
+  /** What the method takes its calibration rows for (the description of `calibration` in the schema). */
+  calibrationUse: string;
+}
+
 /** A parsed calibration setting as the calibration-set builder takes it. */
 export function calibrationSpec(c: CalibrationSetting): CalibrationSpec {
   return { strategy: c.strategy, steps: c.steps, fraction: c.fraction, step: c.step, perStep: c.perStep };

@@ -7,7 +7,7 @@ import { DiffusionStageContext, tinyPipelineModel, tinyStageContext } from '@dif
 import { qDiffusion } from '../q-diffusion/q-diffusion';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
-import { PhaseTimer } from './stage';
+import { PhaseTimer } from './phase-timer';
 import { cachedWeightPhase } from './weight-cache';
 
 describe('cachedWeightPhase', () => {

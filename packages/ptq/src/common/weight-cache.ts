@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cachedFile, jsonDigest, rawFromFloat32, rawToFloat32, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
-import { PhaseTimer } from './stage';
+import { PhaseTimer } from './phase-timer';
 
 /** Format of stored weight phases (part of the key). */
 export const WEIGHT_PHASE_FORMAT = 1;

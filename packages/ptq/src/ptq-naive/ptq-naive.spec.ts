@@ -1,36 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Module, UniformQuantizer, WeightLayer, channelRange, fakeQuantize, initEngine } from '@diffpress/core';
+import { AnyModule, Conv2d, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, fakeQuantize, initEngine } from '@diffpress/core';
 import { PipelineModel, checkMethodContract, tinyPipelineModel, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
 import { accountEfficiency } from '@diffpress/eval';
 import { QuantLayer } from '../quant/layers';
 import { ptqNaive } from './ptq-naive';
 
-/** Another method's wrapper of a conv: its output plus a per-channel shift; it exposes the conv's weight and copies. */
-class ShiftedConv extends Module implements WeightLayer {
-  readonly inner: Conv2d;
-  readonly shift: tf.Variable;
-
-  constructor(inner: Conv2d) {
-    super();
-    this.inner = this.registerModule('inner', inner);
-    this.shift = this.registerBuffer('shift', tf.linspace(-0.5, 0.5, inner.outChannels));
-  }
-
-  get weight(): tf.Variable {
-    return this.inner.weight;
-  }
+/** Another method's wrapper of a conv: its output plus a per-channel shift. */
+class ShiftedConv extends WeightLayerWrapper {
+  readonly shift = this.registerBuffer('shift', tf.linspace(-0.5, 0.5, this.weight.shape[3] as number));
 
   forwardWith(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.add(this.inner.forwardWith(x, w), this.shift));
   }
 
-  forward(x: tf.Tensor): tf.Tensor {
-    return this.forwardWith(x, this.weight);
-  }
-
-  copyModule(): AnyModule {
-    const c = this.inner;
-    return new ShiftedConv(new Conv2d(c.inChannels, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding })) as unknown as AnyModule;
+  protected rewrap(inner: WeightLayer & AnyModule): ShiftedConv {
+    return new ShiftedConv(inner);
   }
 }
 
@@ -39,7 +23,7 @@ const WRAPPED = 'down.0.res.0.conv1';
 /** The tiny model with {@link WRAPPED} wrapped in a {@link ShiftedConv}, as an earlier method would leave it. */
 function wrappedModel(): PipelineModel {
   const m = tinyPipelineModel(1);
-  m.unet.replace(WRAPPED, new ShiftedConv(m.unet.getModule(WRAPPED) as unknown as Conv2d) as unknown as AnyModule);
+  m.unet.replace(WRAPPED, new ShiftedConv(m.unet.getModule(WRAPPED) as unknown as WeightLayer & AnyModule) as unknown as AnyModule);
   return m;
 }
 
@@ -136,7 +120,7 @@ describe('ptq-naive', () => {
       const iq = q.inputQuant as UniformQuantizer;
       const xq = fakeQuantize(x, iq.delta, iq.zero, iq.levels);
       const w = fakeQuantize(parentWrapper.weight, wq.delta, wq.zero, wq.levels);
-      const conv = parentWrapper.inner;
+      const conv = parentWrapper.inner as unknown as Conv2d;
       return tf.add(tf.add(tf.conv2d(xq as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), conv.bias as tf.Tensor), parentWrapper.shift);
     });
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0])).toBeLessThan(1e-5);

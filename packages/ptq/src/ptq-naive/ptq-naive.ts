@@ -1,8 +1,11 @@
 import { Rng } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
+import { stageCalibrationSet } from '../calibration/stage-calibration-set';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
-import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { PhaseTimer } from '../common/phase-timer';
+import { freeOnError, quantizedPipelineModel } from '../common/quantized-model';
+import { standardDiagnostics } from '../diagnostics/standard';
 import { QuantizeUNetSpec, quantizeUNet, setQuantState } from '../quant/quantize-unet';
 import { PtqNaiveConfig, ptqNaiveConfig } from './config';
 

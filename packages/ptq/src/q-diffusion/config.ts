@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import {
-  CalibrationSetting, DiagnosticsSetting, KeepFpSetting, WeightReconSetting, activationBitsSchema, calibrationSchema, diagnosticsSchema, keepFpSchema, softmaxBitsSchema,
-  weightBitsSchema, weightReconSchema,
-} from '../common/config';
+import { reconConfigBase } from '../common/base-config';
+import { ReconConfigBase } from '../common/config';
 
 /** Q-Diffusion's activation calibration (ptq spec §3.4). */
 export interface QDiffusionActivationSetting {
@@ -22,43 +20,26 @@ export interface QDiffusionActivationSetting {
   p: number;
 }
 
-/** The parsed config of `q-diffusion` (defaults filled in). */
-export interface QDiffusionConfig {
-  /** Weight bits, 2…8 (default 4). */
-  weightBits: number;
-  /** Activation bits, 4…16 or 32 = FP (default 8). */
-  activationBits: number;
-  /** Bits of the attention softmax output (default: `activationBits`). */
-  softmaxBits?: number;
-  /** Report tables. */
-  diagnostics: DiagnosticsSetting;
-  /** Split shortcut quantization of the decoder blocks (default true). */
-  split: boolean;
-  /** Layers kept FP (default `none`, as the reference code). */
-  keepFp: KeepFpSetting;
-  /** Time step-aware calibration (default uniform, 20 steps × 32). */
-  calibration: CalibrationSetting;
-  /** Weight reconstruction. */
-  weights: WeightReconSetting;
+/**
+ * The parsed config of `q-diffusion` (defaults filled in): the shared fields with defaults W4A8, nothing kept FP
+ * (`none`, as the reference code), time step-aware calibration (uniform, 20 steps × 32); plus the activation
+ * calibration.
+ */
+export interface QDiffusionConfig extends ReconConfigBase {
   /** Activation calibration. */
   activations: QDiffusionActivationSetting;
-  /** Most MiB of cached unit inputs; above it inputs are recomputed per mini-batch (default 1024). */
-  cacheLimitMiB: number;
 }
 
 /**
  * Config of `q-diffusion` (Li et al., ICCV 2023; ptq spec §3). Strict: unknown keys are errors; every field has a
  * default (the paper's W4A8 setting with scaled-down iteration counts).
  */
-export const qDiffusionConfig: z.ZodType<QDiffusionConfig> = z.strictObject({
-  weightBits: weightBitsSchema.default(4).describe('weight bits (per output channel, asymmetric)'),
-  activationBits: activationBitsSchema.default(8).describe('activation bits (per tensor); 32 keeps activations FP (weight-only, "W4A32")'),
-  softmaxBits: softmaxBitsSchema,
-  diagnostics: diagnosticsSchema,
-  split: z.boolean().default(true).describe('split shortcut quantization of the decoder blocks\' concatenated inputs'),
-  keepFp: keepFpSchema.default('none').describe("layers kept FP: 'none' (the reference code quantizes everything), 'tfmq', 'tfmq-reference', or {layers, activations} globs"),
-  calibration: calibrationSchema({ strategy: 'uniform', steps: 20, perStep: 32 }).describe('time step-aware calibration: uniform over the trajectory (paper: 20 steps × 256 samples)'),
-  weights: weightReconSchema.describe('BRECQ + AdaRound weight reconstruction'),
+export const qDiffusionConfig: z.ZodType<QDiffusionConfig> = reconConfigBase({
+  weightBits: 4,
+  keepFp: 'none',
+  calibration: { strategy: 'uniform', steps: 20, perStep: 32 },
+  calibrationUse: 'time step-aware calibration: uniform over the trajectory (paper: 20 steps × 256 samples)',
+}).extend({
   activations: z
     .strictObject({
       init: z.enum(['minmax', 'mse', 'ema']).default('mse').describe('range init of the activation quantizers'),
@@ -71,5 +52,4 @@ export const qDiffusionConfig: z.ZodType<QDiffusionConfig> = z.strictObject({
     })
     .prefault({})
     .describe('activation calibration'),
-  cacheLimitMiB: z.number().int().min(1).default(1024).describe('most MiB of cached unit inputs; above it inputs are recomputed per mini-batch'),
 });

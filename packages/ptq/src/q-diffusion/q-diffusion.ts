@@ -1,11 +1,14 @@
 import { Rng } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
+import { stageCalibrationSet } from '../calibration/stage-calibration-set';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
-import { shortcutRangeRatios } from '../common/diagnostics';
+import { PhaseTimer } from '../common/phase-timer';
 import { PhaseContext, reconstructActivations, reconstructWeights, reconstructionTable } from '../common/phases';
-import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { freeOnError, quantizedPipelineModel } from '../common/quantized-model';
 import { cachedWeightPhase } from '../common/weight-cache';
+import { shortcutRangeRatios } from '../diagnostics/shortcut-ranges';
+import { standardDiagnostics } from '../diagnostics/standard';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { reconstructionUnits } from '../recon/units';
 import { QDiffusionConfig, qDiffusionConfig } from './config';

@@ -1,11 +1,14 @@
 import { JsonValue, Rng } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel, samplerTimes } from '@diffpress/diffusion';
 import { samplerLabel } from '@diffpress/eval';
+import { stageCalibrationSet } from '../calibration/stage-calibration-set';
 import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
+import { PhaseTimer } from '../common/phase-timer';
 import { PhaseContext, reconstructWeights, reconstructionTable } from '../common/phases';
-import { PhaseTimer, freeOnError, quantizedPipelineModel, stageCalibrationSet, standardDiagnostics } from '../common/stage';
+import { freeOnError, quantizedPipelineModel } from '../common/quantized-model';
 import { cachedWeightPhase } from '../common/weight-cache';
+import { standardDiagnostics } from '../diagnostics/standard';
 import { QuantizeUNetSpec, quantizeUNet, releaseFpWeights, setQuantState } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
 import { reconstructionUnits } from '../recon/units';
