@@ -37,6 +37,7 @@ export * from './random/seeded';
 export * from './numerics/linalg';
 export * from './nn/glob';
 export * from './nn/module';
+export * from './nn/call-context';
 export * from './nn/init';
 export * from './nn/layers/activations';
 export * from './nn/layers/attention';

@@ -1,4 +1,4 @@
-import { COMPRESSION_STATE_FORMAT, METHOD_FAMILIES, checkCompressionState } from './contract';
+import { COMPRESSION_STATE_FORMAT, METHOD_FAMILIES, checkCompressionState, withholdInput } from './contract';
 
 describe('compression-state sidecar', () => {
   const good = { format: COMPRESSION_STATE_FORMAT, base: 'unet-mnist-s-eps', history: [], bitWidths: { 'down.0.conv': { weightBits: 4, activationBits: 8 } } };
@@ -21,5 +21,15 @@ describe('compression-state sidecar', () => {
 
   it('lists the four families of the architecture guide', () => {
     expect(METHOD_FAMILIES).toEqual(['binarization', 'ptq', 'distillation', 'encoder-propagation']);
+  });
+});
+
+describe('withholdInput', () => {
+  it('makes reading the field throw, while a spread copy simply lacks it', () => {
+    const ctx = withholdInput({ seed: 3, sampler: { steps: 4 } as { steps: number } | undefined }, 'sampler', 'undeclared sampler');
+    expect(() => ctx.sampler).toThrow('undeclared sampler');
+    const copy = { ...ctx, seed: 4 };
+    expect(copy).toEqual({ seed: 4 });
+    expect(ctx.seed).toBe(3);
   });
 });

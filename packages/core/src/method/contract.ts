@@ -45,22 +45,6 @@ export interface MethodRecord {
   state: JsonValue;
 }
 
-/** The sampler a pipeline runs with, as a step sees it (the fields of diffusion's `SamplerConfig`). */
-export interface StageSampler {
-  /** Sampler kind (`ddim`, `ddpm`). */
-  kind: string;
-  /** Model calls per sample. */
-  steps: number;
-  /** DDIM stochasticity η. */
-  eta?: number;
-  /** Time-step spacing (`uniform`, `quadratic`). */
-  spacing?: string;
-  /** Clip x̂ at every step. */
-  clipDenoised?: boolean;
-  /** DDPM noise variance (`small`, `large`). */
-  ddpmVariance?: string;
-}
-
 /** The paper a method implements. */
 export interface PaperRef {
   /** Title. */
@@ -69,18 +53,88 @@ export interface PaperRef {
   arxiv?: string;
 }
 
-/** What a pipeline step sees. `M` is the model type and `P` the sampler-policy type of the pipeline's domain. */
-export interface StageContext<M, P> {
+/**
+ * The types a pipeline domain plugs into the contract (diffusion: `DiffusionDomain`): its model, the sampling hook a
+ * step may contribute, its sampler settings, and the training data a step may read.
+ */
+export interface StageDomain {
+  /** The model type that flows through the pipeline. */
+  model: unknown;
+  /** The sampling-time contribution of a step (chained with those of the other steps). */
+  hook: unknown;
+  /** Sampler settings (a step may return its own: a distilled student's sampler). */
+  sampler: unknown;
+  /** The training data a step may read. */
+  data: unknown;
+}
+
+/**
+ * Recipe inputs a step may read besides its parent model, config and seed. A step is keyed on exactly what it
+ * reads, so that an ablation over an input it does not read reuses it: a distillation step that does not read the
+ * sampler is not retrained for every sampler step count.
+ */
+export type StageInput = 'sampler' | 'data';
+
+/** What {@link CompressionMethod.reads} defaults to: the sampler only (what every PTQ method calibrates for). */
+export const DEFAULT_STAGE_INPUTS: readonly StageInput[] = ['sampler'];
+
+/**
+ * Makes `field` of a stage context a getter that throws `message`: how a runner withholds an input a step did not
+ * declare in {@link CompressionMethod.reads}. The getter is not enumerable, so a method may still copy its context
+ * with `{ ...ctx }` (the copy simply lacks the input); only reading it throws.
+ *
+ * @returns `context`, changed in place.
+ */
+export function withholdInput<T extends object>(context: T, field: keyof T & string, message: string): T {
+  Object.defineProperty(context, field, {
+    enumerable: false,
+    configurable: true,
+    get: () => {
+      throw new Error(message);
+    },
+  });
+  return context;
+}
+
+/** Resumable training state of a step, kept in its `workDir` (see {@link TrainingContext.checkpoints}). */
+export interface StageCheckpoints {
+  /** Folder of the checkpoints (inside the step's `workDir`); a killed step resumes from the newest. */
+  dir: string;
+  /** Updates between checkpoints the run asks for. */
+  every: number;
+}
+
+/** What a training step (QAT, distillation) gets besides its parent model. */
+export interface TrainingContext<D extends StageDomain> {
+  /** The recipe's dataset (train split, seeded batches). Only for steps whose {@link CompressionMethod.reads} lists `data`. */
+  data: D['data'];
+  /**
+   * The FP teacher: the pipeline's base model, whatever steps came before. Frozen: a step must not train or change
+   * it (other steps and the evaluation share it).
+   */
+  teacher: D['model'];
+  /** Reports training progress (updates done of total) on the run's progress lines. */
+  progress(done: number, total: number): void;
+  /** Where to checkpoint so that a killed step resumes (the trainer resumes from it and stops on NaN). */
+  checkpoints: StageCheckpoints;
+}
+
+/** What a pipeline step sees. `D` names the model, hook, sampler and data types of the pipeline's domain. */
+export interface StageContext<D extends StageDomain> extends TrainingContext<D> {
   /** The model entering this step (the base model, or the previous step's output). */
-  model: M;
-  /** Sampler policy set by earlier steps, if any. */
-  policy?: P;
+  model: D['model'];
+  /** Sampling hooks of the earlier steps, in pipeline order (sample through them to see the model as it runs). */
+  hooks: readonly D['hook'][];
   /** The steps applied so far, oldest first. */
   history: readonly MethodRecord[];
   /** The run's seed: methods draw all randomness from it (deterministic under a fixed seed). */
   seed: number;
-  /** The recipe's sampler: methods with per-step state (TFMQ, encoder propagation) calibrate for exactly these steps. */
-  sampler: StageSampler;
+  /**
+   * The sampler at this position: the recipe's, or the student sampler an earlier step returned. Methods with
+   * per-step state (TFMQ, encoder propagation) calibrate for exactly these steps. Only for steps whose
+   * {@link CompressionMethod.reads} lists `sampler` (the default).
+   */
+  sampler: D['sampler'];
   /** A folder private to this step and its inputs that survives a killed run (calibration data, checkpoints). */
   workDir: string;
   /**
@@ -108,11 +162,19 @@ export interface DiagnosticTable {
 }
 
 /** What a pipeline step produces. */
-export interface StageResult<M, P> {
+export interface StageResult<D extends StageDomain> {
   /** The transformed model (omit when the step only changes sampling). */
-  model?: M;
-  /** A sampler policy (how the model is called at each step), e.g. encoder propagation's feature reuse. */
-  policy?: P;
+  model?: D['model'];
+  /**
+   * A sampling hook (how the network is called at each step): encoder propagation's feature reuse, per-step
+   * quantizers' step checks. It is chained after the hooks of earlier steps.
+   */
+  hook?: D['hook'];
+  /**
+   * The sampler the output model must be sampled with (a distilled student's own steps); later positions evaluate
+   * with it instead of the recipe's. Must equal {@link CompressionMethod.studentSampler} of the config.
+   */
+  sampler?: D['sampler'];
   /** Per-layer bit-widths of the output model, for efficiency accounting. */
   bitWidths?: BitWidths;
   /** Everything besides the weights that {@link CompressionMethod.restore} needs (quantizer parameters, …). */
@@ -130,11 +192,10 @@ export interface StageResult<M, P> {
  * `restore` must build the same module structure that {@link apply} built, without repeating the expensive work.
  *
  * @typeParam C - The config type (the output of {@link config}).
- * @typeParam M - The model type of the domain (diffusion: `PipelineModel`).
- * @typeParam P - The sampler-policy type of the domain (diffusion: `ModelCallPolicy`).
+ * @typeParam D - The domain's model, hook, sampler and data types (diffusion: `DiffusionDomain`).
  * @example
  * ```ts
- * export const halfPrecision: CompressionMethod<{ bits: number }, PipelineModel, ModelCallPolicy> = {
+ * export const halfPrecision: CompressionMethod<{ bits: number }, DiffusionDomain> = {
  *   id: 'round-weights', family: 'ptq', version: '0.1.0', description: 'rounds weights to a grid',
  *   config: z.strictObject({ bits: z.number().int().min(2).max(16).default(8) }),
  *   apply: async (ctx, config) => ({ model: roundWeights(ctx.model, config.bits) }),
@@ -142,7 +203,7 @@ export interface StageResult<M, P> {
  * };
  * ```
  */
-export interface CompressionMethod<C, M, P> {
+export interface CompressionMethod<C, D extends StageDomain> {
   /** Recipe id, kebab-case (`q-diffusion`). */
   id: string;
   /** Family. */
@@ -157,13 +218,21 @@ export interface CompressionMethod<C, M, P> {
   config: ZodType<C>;
   /** Ordering rules within a pipeline. */
   compatibility?: MethodCompatibility;
-  /** Runs the method. */
-  apply(ctx: StageContext<M, P>, config: C): Promise<StageResult<M, P>>;
+  /** Recipe inputs the step reads and is keyed on (default {@link DEFAULT_STAGE_INPUTS}: the sampler). */
+  reads?: readonly StageInput[];
   /**
-   * Rebuilds the result of {@link apply} from its saved state: the same module structure and policy, with weights
+   * The sampler the step's output must be sampled with, known from the config alone (a 4-step student), so that
+   * a recipe whose sampler conflicts with it is rejected before anything runs. Omit for steps that keep the
+   * recipe's sampler.
+   */
+  studentSampler?(config: C): D['sampler'];
+  /** Runs the method. */
+  apply(ctx: StageContext<D>, config: C): Promise<StageResult<D>>;
+  /**
+   * Rebuilds the result of {@link apply} from its saved state: the same module structure and hook, with weights
    * still to be loaded by the caller.
    */
-  restore(ctx: StageContext<M, P>, config: C, state: JsonValue): Promise<StageResult<M, P>>;
+  restore(ctx: StageContext<D>, config: C, state: JsonValue): Promise<StageResult<D>>;
 }
 
 /** Format version of `compression-state.json`; readers refuse newer ones. */
