@@ -1,7 +1,9 @@
 import type { CompressionMethod, StageContext, StageResult } from '@diffpress/core';
+import { ArrayDataset } from '../data/dataset';
 import { Prediction } from '../schedule/parameterization';
 import { NoiseSchedule } from '../schedule/schedule';
-import { ModelCallPolicy } from '../sampling/sampler';
+import { SamplingHook } from '../sampling/hooks';
+import { SamplerConfig } from '../sampling/samplers';
 import { UNet } from '../unet/unet';
 
 /** A diffusion model as it flows through a compression pipeline: the network with its schedule and parameterization. */
@@ -16,11 +18,26 @@ export interface PipelineModel {
   prediction: Prediction;
 }
 
+/**
+ * The diffusion domain of the method contract: pipeline models, sampling hooks, sampler configs, and the recipe's
+ * training split as data.
+ */
+export interface DiffusionDomain {
+  /** See {@link PipelineModel}. */
+  model: PipelineModel;
+  /** See {@link SamplingHook}. */
+  hook: SamplingHook;
+  /** See {@link SamplerConfig}. */
+  sampler: SamplerConfig;
+  /** The recipe's training split (batches: `datasetBatches`). */
+  data: ArrayDataset;
+}
+
 /** A compression method on diffusion models: what the method packages implement and the recipes package runs. */
-export type DiffusionMethod<C> = CompressionMethod<C, PipelineModel, ModelCallPolicy>;
+export type DiffusionMethod<C> = CompressionMethod<C, DiffusionDomain>;
 
 /** The context a {@link DiffusionMethod} step sees. */
-export type DiffusionStageContext = StageContext<PipelineModel, ModelCallPolicy>;
+export type DiffusionStageContext = StageContext<DiffusionDomain>;
 
 /** What a {@link DiffusionMethod} step returns. */
-export type DiffusionStageResult = StageResult<PipelineModel, ModelCallPolicy>;
+export type DiffusionStageResult = StageResult<DiffusionDomain>;

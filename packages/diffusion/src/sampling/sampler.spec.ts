@@ -1,12 +1,14 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { seededNormal } from '@diffpress/core';
+import { callContext, seededNormal } from '@diffpress/core';
 import { Prediction } from '../schedule/parameterization';
 import { Oracle } from '../testing/oracle';
 import { CosineLogSnrSchedule, LinearBetaSchedule, NoiseSchedule } from '../schedule/schedule';
 import { digestModel, sampleDigest } from './fixtures/sample-digest';
-import { ModelCall, SamplerConfig, StepEvent, sample, samplerTimes, samplerUpdate } from './sampler';
+import { ModelCall, SamplingHook, composeHooks, modelCall } from './hooks';
+import { StepEvent, sample } from './sampler';
+import { SamplerConfig, samplerTimes, samplerUpdate } from './samplers';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -110,7 +112,7 @@ describe('sample', () => {
     expect(child.stdout.trim()).toBe(sampleDigest());
   }, 60_000);
 
-  it('calls the policy once per step and the hook after it, with the step index, time and x̂', () => {
+  it('calls the hook once per step and onStep after it, with the step index, time and x̂', () => {
     const model = new Oracle(tf.zeros([1, 2, 2, 1]), linear, 'eps');
     const calls: Array<Pick<ModelCall, 'stepIndex' | 't' | 'indices'>> = [];
     const events: Array<Pick<StepEvent, 'i' | 't' | 'tNext'>> = [];
@@ -118,16 +120,18 @@ describe('sample', () => {
     sample({
       model, schedule: linear, prediction: 'eps', shape: [2, 2, 1], count: 3, batchSize: 2, seed: 0,
       sampler: { kind: 'ddim', steps: 4 },
-      policy: {
-        beginBatch: (ix) => batches.push(`begin ${ix.join(',')}`),
-        call: (c) => {
+      hooks: [{
+        name: 'record',
+        beginSample: (ix) => batches.push(`begin ${ix.join(',')}`),
+        call: (c, next) => {
           calls.push({ stepIndex: c.stepIndex, t: c.t, indices: c.indices });
           expect(c.times).toEqual([750, 500, 250, 0]);
-          return c.model.forward(c.z, c.modelTime);
+          expect(c.rowSteps).toEqual(new Array(c.indices.length).fill(c.stepIndex));
+          return next(c);
         },
-        endBatch: () => batches.push('end'),
-      },
-      hook: (e) => {
+        endSample: () => batches.push('end'),
+      }],
+      onStep: (e) => {
         events.push({ i: e.i, t: e.t, tNext: e.tNext });
         expect(e.xHat.shape).toEqual([e.indices.length, 2, 2, 1]);
       },
@@ -148,12 +152,13 @@ describe('sample', () => {
     const before = tf.memory().numTensors;
     sample({
       model, schedule: linear, prediction: 'eps', shape: [2, 2, 1], indices: [4], seed: 9, sampler: { kind: 'ddim', steps: 2 },
-      policy: {
-        call: (c) => {
+      hooks: [{
+        name: 'peek',
+        call: (c, next) => {
           if (c.stepIndex === 0) first = Array.from(c.z.dataSync());
-          return c.model.forward(c.z, c.modelTime);
+          return next(c);
         },
-      },
+      }],
       onBatch: () => undefined,
     });
     expect(first).toEqual(Array.from(seededNormal([2, 2, 1], { seed: 9, stream: 'x_T', index: 4 }).dataSync()));
@@ -163,6 +168,133 @@ describe('sample', () => {
   it('validates its configuration', () => {
     expect(() => samplerTimes(linear, { kind: 'ddim', steps: 0 })).toThrow(/positive integer/);
     expect(() => samplerTimes(linear, { kind: 'ddim', steps: 10, eta: -1 })).toThrow(/eta must be ≥ 0/);
-    expect(() => samplerTimes(linear, { kind: 'heun' as 'ddim', steps: 10 })).toThrow(/unknown sampler 'heun'/);
+    expect(() => samplerTimes(linear, { kind: 'heun', steps: 10 })).toThrow(/unknown sampler 'heun' \(expected one of: 'ddim', 'ddpm', 'renoise'/);
+    expect(() => samplerTimes(linear, { kind: 'renoise', steps: 3, times: [999, 499] })).toThrow(/2 explicit times for 3 steps/);
+  });
+});
+
+describe('sampling hooks', () => {
+  let model: Oracle;
+  let base: Parameters<typeof sample>[0];
+  beforeAll(() => {
+    model = new Oracle(tf.fill([1, 2, 2, 1], 0.25), linear, 'eps');
+    base = { model, schedule: linear, prediction: 'eps' as const, shape: [2, 2, 1], count: 2, seed: 3, sampler: { kind: 'ddim', steps: 4 } };
+  });
+  const values = (t: tf.Tensor | null): number[] => Array.from((t as tf.Tensor).dataSync());
+
+  it('chain in pipeline order: the earlier hook is outermost and the network innermost', () => {
+    const order: string[] = [];
+    const tracer = (name: string): SamplingHook => ({
+      name,
+      beginSample: () => order.push(`begin ${name}`),
+      call: (c, next) => {
+        order.push(`enter ${name}`);
+        const out = next(c);
+        order.push(`leave ${name}`);
+        return out;
+      },
+      endSample: () => order.push(`end ${name}`),
+    });
+    sample({ ...base, sampler: { kind: 'ddim', steps: 1 }, hooks: [tracer('a'), tracer('b')] });
+    expect(order).toEqual(['begin a', 'begin b', 'enter a', 'enter b', 'leave b', 'leave a', 'end b', 'end a']);
+    expect(() => sample({ ...base, hooks: [tracer('a'), tracer('a')] })).toThrow(/two sampling hooks are named 'a'/);
+  });
+
+  it('a hook under a parent hook gives the output of the hand-composed reference', () => {
+    // Parent: scales the network output; child: answers odd steps from the even step before (a toy cache).
+    const scale: SamplingHook = { name: 'scale', call: (c, next) => tf.tidy(() => tf.mul(next(c), 0.5)) };
+    let cached: tf.Tensor | null = null;
+    const cache: SamplingHook = {
+      name: 'cache',
+      call: (c, next) => {
+        if (c.stepIndex % 2 === 0) {
+          cached?.dispose();
+          cached = tf.keep(next(c));
+        }
+        return tf.clone(cached as tf.Tensor);
+      },
+      endSample: () => {
+        cached?.dispose();
+        cached = null;
+      },
+    };
+    const chained = sample({ ...base, hooks: [scale, cache] });
+    let reference: tf.Tensor | null = null;
+    const composed: SamplingHook = {
+      name: 'reference',
+      call: (c) => {
+        if (c.stepIndex % 2 === 0) {
+          reference?.dispose();
+          reference = tf.keep(tf.mul(c.model.forward(c.z, c.modelTime), 0.5));
+        }
+        return tf.clone(reference as tf.Tensor);
+      },
+    };
+    const byHand = sample({ ...base, hooks: [composed] });
+    (reference as tf.Tensor | null)?.dispose();
+    expect(values(chained)).toEqual(values(byHand));
+    expect(values(chained)).not.toEqual(values(sample(base)));
+  });
+
+  it('beforeStep may replace z (prior-noise injection) and sees the initial noise', () => {
+    const inject: SamplingHook = {
+      name: 'inject',
+      beforeStep: ({ z, zT, stepIndex }) => (stepIndex >= 2 ? tf.add(z, tf.mul(zT, 0.003)) : undefined),
+    };
+    const seen: number[][] = [];
+    const reference: SamplingHook = {
+      name: 'reference',
+      call: (c, next) => {
+        seen.push(values(c.z));
+        return next(c);
+      },
+    };
+    const before = tf.memory().numTensors;
+    sample({ ...base, count: 1, hooks: [inject, reference], onBatch: () => undefined });
+    expect(tf.memory().numTensors).toBe(before);
+    const plain: number[][] = [];
+    sample({
+      ...base, count: 1, onBatch: () => undefined,
+      onStep: (e) => { if (e.i < 3) plain.push(values(e.x)); },
+      hooks: [{ name: 'inject', beforeStep: inject.beforeStep }],
+    });
+    const zT = values(seededNormal([2, 2, 1], { seed: 3, stream: 'x_T', index: 0 }));
+    // Step 2 enters with the z that step 1 produced, plus 0.003·z_T.
+    seen[2].forEach((v, k) => expect(v).toBeCloseTo(plain[1][k] + 0.003 * zT[k], 6));
+    expect(seen[1]).toEqual(plain[0]);
+  });
+
+  it('run() exposes the rows’ steps to the layers through the call context', () => {
+    const seenSteps: Array<readonly number[] | undefined> = [];
+    const probe: SamplingHook = {
+      name: 'probe',
+      call: (c, next) => {
+        c.run(() => seenSteps.push(callContext()?.stepIndices), [7, 8]);
+        seenSteps.push(callContext()?.stepIndices);
+        return next(c);
+      },
+    };
+    const inner = (c: ModelCall): tf.Tensor => c.run(() => {
+      seenSteps.push(callContext()?.stepIndices);
+      return c.model.forward(c.z, c.modelTime);
+    });
+    const call = modelCall({ model, z: tf.zeros([2, 2, 2, 1]), t: 500, modelTime: tf.fill([2], 500), stepIndex: 1, times: [750, 500], indices: [0, 1], schedule: linear });
+    composeHooks([probe], inner)(call);
+    expect(seenSteps).toEqual([[7, 8], undefined, [1, 1]]);
+    expect(call.unet).toBeNull();
+  });
+
+  it('the renoise sampler re-noises x̂ to the next explicit time with the step’s seeded noise', () => {
+    const times = [750, 250];
+    const x = sample({ ...base, count: 1, sampler: { kind: 'renoise', steps: 2, times, clipDenoised: false } }) as tf.Tensor;
+    // Oracle ε-model with x0 = 0.25 everywhere: x̂ is exactly 0.25, so the last step returns it.
+    values(x).forEach((v) => expect(v).toBeCloseTo(0.25, 5));
+    const seen: number[][] = [];
+    sample({
+      ...base, count: 1, sampler: { kind: 'renoise', steps: 2, times, clipDenoised: false }, onBatch: () => undefined,
+      onStep: (e) => { if (e.i === 0) seen.push(values(e.x)); },
+    });
+    const noise = values(seededNormal([2, 2, 1], { seed: 3, stream: 'sampler-step', index: 0, substream: 0 }));
+    seen[0].forEach((v, k) => expect(v).toBeCloseTo(linear.alpha(250) * 0.25 + linear.sigma(250) * noise[k], 5));
   });
 });

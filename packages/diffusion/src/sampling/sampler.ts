@@ -1,75 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { seededNormalBatch } from '@diffpress/core';
 import { Prediction, perExample, toXEps } from '../schedule/parameterization';
-import { NoiseSchedule, TimeSpacing } from '../schedule/schedule';
+import { NoiseSchedule } from '../schedule/schedule';
 import { Denoiser } from '../train/diffusion-loss';
+import { SamplingHook, beforeStepHooks, beginHooks, composeHooks, endHooks, modelCall } from './hooks';
+import { SamplerConfig, samplerIsStochastic, samplerTimes, samplerUpdate } from './samplers';
 
-/** Which sampler and its settings. */
-export interface SamplerConfig {
-  /**
-   * `'ddim'` (Song et al. 2021; deterministic at η = 0) or `'ddpm'` (ancestral sampling from the posterior
-   * q(z_s | z_t, x̂), Ho et al. 2020).
-   */
-  kind: 'ddim' | 'ddpm';
-  /** Number of model calls. DDPM with steps = T is the original 1000-step chain. */
-  steps: number;
-  /** DDIM stochasticity η ≥ 0 (default 0; η = 1 has DDPM's posterior variance). */
-  eta?: number;
-  /** Step spacing (default `'uniform'`). */
-  spacing?: TimeSpacing;
-  /** Clip x̂ to [−1, 1] before each update, re-deriving ε̂ from the clipped x̂ (default true). */
-  clipDenoised?: boolean;
-  /** DDPM noise variance: `'small'` = posterior variance (default), `'large'` = 1 − α_t²/α_s² (β_t for adjacent steps). */
-  ddpmVariance?: 'small' | 'large';
-}
-
-/** What a {@link ModelCallPolicy} is asked to compute. */
-export interface ModelCall {
-  /** The network. */
-  model: Denoiser;
-  /** Current noisy samples z_t `[n, ...]`. */
-  z: tf.Tensor;
-  /** Schedule time of this step. */
-  t: number;
-  /** Model times `[n]` for this step (`schedule.modelTime(t)` per row). */
-  modelTime: tf.Tensor;
-  /** Index of this step, 0 = noisiest. */
-  stepIndex: number;
-  /** All schedule times of the sampler, noisiest first. */
-  times: readonly number[];
-  /** Global sample indices of the batch rows. */
-  indices: readonly number[];
-  /** The schedule. */
-  schedule: NoiseSchedule;
-}
-
-/**
- * How the sampler obtains the network output at a step — the seam through which sampling-time methods act
- * without copying the sampler: encoder propagation caches encoder features at key steps, per-step quantizers
- * pick the step's parameters, DeepCache reuses deep features.
- *
- * @example
- * ```ts
- * const logging: ModelCallPolicy = {
- *   call: ({ model, z, modelTime, stepIndex }) => { console.log('step', stepIndex); return model.forward(z, modelTime); },
- * };
- * ```
- */
-export interface ModelCallPolicy {
-  /** Returns the raw network output for `call.z` (a new tensor; the sampler disposes it). */
-  call(call: ModelCall): tf.Tensor;
-  /** Called before the first step of each batch (reset per-batch state such as caches). */
-  beginBatch?(indices: readonly number[]): void;
-  /** Called after the last step of each batch (free per-batch state). */
-  endBatch?(): void;
-}
-
-/** The plain policy: one full forward pass per step. */
-export const fullModelCall: ModelCallPolicy = {
-  call: ({ model, z, modelTime }) => model.forward(z, modelTime),
-};
-
-/** What the per-step hook sees. Tensors are valid only during the call; clone what you keep. */
+/** What {@link SampleOptions.onStep} sees. Tensors are valid only during the call; clone what you keep. */
 export interface StepEvent {
   /** The samples after this step, z_s. */
   x: tf.Tensor;
@@ -108,9 +45,12 @@ export interface SampleOptions {
   /** Samples per model call (default 64); memory is bounded by one batch. */
   batchSize?: number;
   /** Called after every step of every batch. */
-  hook?: (event: StepEvent) => void;
-  /** How the model is called (default {@link fullModelCall}). */
-  policy?: ModelCallPolicy;
+  onStep?: (event: StepEvent) => void;
+  /**
+   * Sampling hooks of the pipeline, the earlier step's outermost (see {@link SamplingHook}); default none: one full
+   * forward pass per step.
+   */
+  hooks?: readonly SamplingHook[];
   /** Receives each finished batch `[n, ...shape]` (disposed after the call); with it, {@link sample} returns nothing kept. */
   onBatch?: (samples: tf.Tensor, indices: readonly number[]) => void;
   /** Progress callback: samples finished so far and the total. */
@@ -125,65 +65,12 @@ export const SAMPLER_STREAMS = {
   step: 'sampler-step',
 } as const;
 
-function checkConfig(s: SamplerConfig): void {
-  if (s.kind !== 'ddim' && s.kind !== 'ddpm') throw new Error(`unknown sampler '${String(s.kind)}' (expected 'ddim' or 'ddpm')`);
-  if (!Number.isInteger(s.steps) || s.steps < 1) throw new RangeError(`sampler steps must be a positive integer, got ${s.steps}`);
-  const eta = s.eta ?? 0;
-  if (!(eta >= 0)) throw new RangeError(`DDIM eta must be ≥ 0, got ${eta}`);
-}
-
 /**
- * One sampler update from time t to time s given (x̂, ε̂): `z_s = α_s x̂ + √(σ_s² − c²)·ε̂ + c·noise`, where c is 0
- * for DDIM with η = 0, `η·√(σ_s²/σ_t² · (1 − α_t²/α_s²))` for DDIM (η = 1 gives DDPM's posterior variance), and
- * `√(1 − α_t²/α_s²)` for DDPM's 'large' variance. Returns x̂ itself when s is the clean time.
- *
- * @param noise - Standard normal noise shaped like x̂ (ignored when c = 0; may be `null` then).
- */
-export function samplerUpdate(
-  schedule: NoiseSchedule,
-  config: SamplerConfig,
-  t: number,
-  s: number,
-  xHat: tf.Tensor,
-  epsHat: tf.Tensor,
-  noise: tf.Tensor | null,
-): tf.Tensor {
-  if (s === schedule.cleanTime) return tf.clone(xHat);
-  const at = schedule.alpha(t);
-  const st = schedule.sigma(t);
-  const as = schedule.alpha(s);
-  const ss = schedule.sigma(s);
-  const decay = Math.max(0, 1 - (at * at) / (as * as));
-  let c: number;
-  if (config.kind === 'ddpm') c = (config.ddpmVariance ?? 'small') === 'large' ? Math.sqrt(decay) : Math.sqrt(((ss * ss) / (st * st)) * decay);
-  else c = (config.eta ?? 0) * Math.sqrt(((ss * ss) / (st * st)) * decay);
-  // 'large' variance can exceed σ_s²; the ε̂ direction then gets no weight (as DDPM's fixed-large posterior mean).
-  const dir = Math.sqrt(Math.max(0, ss * ss - c * c));
-  return tf.tidy(() => {
-    let z = tf.add(tf.mul(xHat, as), tf.mul(epsHat, dir));
-    if (c > 0) {
-      if (!noise) throw new Error('samplerUpdate: this sampler is stochastic and needs noise');
-      z = tf.add(z, tf.mul(noise, c));
-    }
-    return z;
-  });
-}
-
-/** The schedule times a sampler config visits, noisiest first. */
-export function samplerTimes(schedule: NoiseSchedule, config: SamplerConfig): number[] {
-  checkConfig(config);
-  return schedule.samplingTimes(config.steps, config.spacing ?? 'uniform');
-}
-
-function stochastic(config: SamplerConfig): boolean {
-  return config.kind === 'ddpm' || (config.eta ?? 0) > 0;
-}
-
-/**
- * Draws samples with DDIM or DDPM in batches of bounded size. Sample i's initial noise is
- * `seededNormal(shape, {seed, stream: 'x_T', index: i})` and its step-k noise uses stream `'sampler-step'` with
- * substream k, so sample i is the same whatever batch it is drawn in and every model sees the same noise for it.
- * The model runs in eval mode (restored afterwards).
+ * Draws samples with a registered sampler (DDIM, DDPM, re-noising, …) in batches of bounded size. Sample i's initial
+ * noise is `seededNormal(shape, {seed, stream: 'x_T', index: i})` and its step-k noise uses stream `'sampler-step'`
+ * with substream k, so sample i is the same whatever batch it is drawn in and every model sees the same noise for
+ * it. The model runs in eval mode (restored afterwards). Hooks wrap every network call and may replace z before a
+ * step; their per-batch state is reset around every batch.
  *
  * @returns `[n, ...shape]` samples (the caller disposes), or `null` when `onBatch` consumed them.
  *
@@ -198,11 +85,14 @@ function stochastic(config: SamplerConfig): boolean {
 export function sample(options: SampleOptions): tf.Tensor | null {
   const { model, schedule, prediction, sampler, seed } = options;
   const times = samplerTimes(schedule, sampler);
+  const stochastic = samplerIsStochastic(sampler);
   const indices = options.indices ? [...options.indices] : Array.from({ length: options.count ?? 0 }, (_, i) => i);
   if (indices.length === 0) throw new Error('sample: give count ≥ 1 or a non-empty indices list');
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`sample: batchSize must be a positive integer, got ${batchSize}`);
-  const policy = options.policy ?? fullModelCall;
+  const hooks = options.hooks ?? [];
+  const callNetwork = composeHooks(hooks);
+  const wantsZT = hooks.some((h) => h.beforeStep);
   const shape = [...options.shape];
   const per = shape.reduce((a, b) => a * b, 1);
   const kept = options.onBatch ? null : new Float32Array(indices.length * per);
@@ -211,14 +101,24 @@ export function sample(options: SampleOptions): tf.Tensor | null {
   try {
     for (let start = 0; start < indices.length; start += batchSize) {
       const rows = indices.slice(start, start + batchSize);
-      policy.beginBatch?.(rows);
+      beginHooks(hooks, rows);
       let z = seededNormalBatch(shape, { seed, stream: SAMPLER_STREAMS.initial, indices: rows });
+      const zT = wantsZT ? tf.clone(z) : null;
       try {
         times.forEach((t, i) => {
           const s = i + 1 < times.length ? times[i + 1] : schedule.cleanTime;
+          if (zT) {
+            const current = z;
+            // In a scope, so that a hook's intermediates are freed; the replacement z is kept as tidy's result.
+            const replaced = tf.tidy(() => beforeStepHooks(hooks, { z: current, zT, stepIndex: i, t, times, indices: rows, schedule }));
+            if (replaced !== z) {
+              z.dispose();
+              z = replaced;
+            }
+          }
           const next = tf.tidy(() => {
             const modelTime = tf.fill([rows.length], schedule.modelTime(t));
-            const out = policy.call({ model, z, t, modelTime, stepIndex: i, times, indices: rows, schedule });
+            const out = callNetwork(modelCall({ model, z, t, modelTime, stepIndex: i, times, indices: rows, schedule }));
             const rank = z.rank;
             const alpha = perExample(new Array<number>(rows.length).fill(schedule.alpha(t)), rank);
             const sigma = perExample(new Array<number>(rows.length).fill(schedule.sigma(t)), rank);
@@ -227,9 +127,9 @@ export function sample(options: SampleOptions): tf.Tensor | null {
               xHat = tf.clipByValue(xHat, -1, 1);
               epsHat = tf.div(tf.sub(z, tf.mul(alpha, xHat)), sigma);
             }
-            const noise = stochastic(sampler) && s !== schedule.cleanTime ? seededNormalBatch(shape, { seed, stream: SAMPLER_STREAMS.step, indices: rows, substream: i }) : null;
+            const noise = stochastic && s !== schedule.cleanTime ? seededNormalBatch(shape, { seed, stream: SAMPLER_STREAMS.step, indices: rows, substream: i }) : null;
             const zs = samplerUpdate(schedule, sampler, t, s, xHat, epsHat, noise);
-            options.hook?.({ x: zs, i, t, tNext: s, xHat, epsHat, indices: rows });
+            options.onStep?.({ x: zs, i, t, tNext: s, xHat, epsHat, indices: rows });
             return zs;
           });
           z.dispose();
@@ -239,7 +139,8 @@ export function sample(options: SampleOptions): tf.Tensor | null {
         else options.onBatch?.(z, rows);
       } finally {
         z.dispose();
-        policy.endBatch?.();
+        zT?.dispose();
+        endHooks(hooks);
       }
       options.onProgress?.(Math.min(indices.length, start + batchSize), indices.length);
     }

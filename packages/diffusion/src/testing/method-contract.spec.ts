@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { initEngine } from '@diffpress/core';
 import { DiffusionMethod, PipelineModel } from '../models/pipeline-model';
+import { SamplingHook } from '../sampling/hooks';
+import { SamplerConfig } from '../sampling/samplers';
 import { UNet } from '../unet/unet';
 import { checkMethodContract, tinyPipelineModel } from './method-contract';
 
@@ -34,13 +36,50 @@ describe('checkMethodContract', () => {
     await expect(checkMethodContract(good, { configs: [{}, { factor: 2 }] })).resolves.toBeUndefined();
   });
 
-  it('passes a sampler-policy method whose restore rebuilds the policy', async () => {
-    const policyMethod: DiffusionMethod<{ scale: number }> = {
-      id: 'policy', family: 'encoder-propagation', version: '1', description: 'scales the network output', config: z.strictObject({ scale: z.number().default(0.9) }),
-      apply: async (_ctx, c) => ({ policy: { call: ({ model, z: x, modelTime }) => tf.tidy(() => tf.mul(model.forward(x, modelTime), c.scale)) } }),
-      restore: async (_ctx, c) => ({ policy: { call: ({ model, z: x, modelTime }) => tf.tidy(() => tf.mul(model.forward(x, modelTime), c.scale)) } }),
+  it('passes a sampling-hook method whose restore rebuilds the hook', async () => {
+    const scaling = (scale: number): SamplingHook => ({ name: 'scale', call: (c, next) => tf.tidy(() => tf.mul(next(c), scale)) });
+    const hookMethod: DiffusionMethod<{ scale: number }> = {
+      id: 'scale', family: 'encoder-propagation', version: '1', description: 'scales the network output', config: z.strictObject({ scale: z.number().default(0.9) }),
+      apply: async (_ctx, c) => ({ hook: scaling(c.scale) }),
+      restore: async (_ctx, c) => ({ hook: scaling(c.scale) }),
     };
-    await expect(checkMethodContract(policyMethod)).resolves.toBeUndefined();
+    await expect(checkMethodContract(hookMethod)).resolves.toBeUndefined();
+  });
+
+  it('catches a hook that does not act on the call it is given (chaining)', async () => {
+    // It samples from the z the sampler passed before the step, not from the call: a parent hook's change is lost.
+    const stale = (): SamplingHook => {
+      let z: tf.Tensor | null = null;
+      return {
+        name: 'stale',
+        beforeStep: (e) => {
+          z?.dispose();
+          z = tf.keep(tf.clone(e.z));
+        },
+        call: (c) => c.run(() => c.model.forward(z ?? c.z, c.modelTime)),
+        endSample: () => {
+          z?.dispose();
+          z = null;
+        },
+      };
+    };
+    const staleMethod: DiffusionMethod<Record<string, never>> = {
+      id: 'stale', family: 'encoder-propagation', version: '1', description: 'ignores the call', config: z.strictObject({}),
+      apply: async () => ({ hook: stale() }),
+      restore: async () => ({ hook: stale() }),
+    };
+    await expect(checkMethodContract(staleMethod)).rejects.toThrow(/does not give the hand-composed output \(chaining\)/);
+  });
+
+  it('passes a step that returns the student sampler it declares, and catches one that does not', async () => {
+    const student: SamplerConfig = { kind: 'renoise', steps: 2, times: [999, 499] };
+    const distilled: DiffusionMethod<{ factor: number }> = { ...good, id: 'student', reads: [], studentSampler: () => student,
+      apply: async (ctx, c) => ({ ...(await good.apply(ctx, c)), sampler: student }),
+      restore: async (ctx, c, state) => ({ ...(await good.restore(ctx, c, state)), sampler: student }),
+    };
+    await expect(checkMethodContract(distilled)).resolves.toBeUndefined();
+    const undeclared = { ...distilled, id: 'undeclared', studentSampler: undefined };
+    await expect(checkMethodContract(undeclared)).rejects.toThrow(/returns sampler .*"renoise".* but studentSampler\(config\) declares none/);
   });
 
   it('catches a leak', async () => {
@@ -60,7 +99,7 @@ describe('checkMethodContract', () => {
 
   it('catches a restore that does not rebuild what apply built', async () => {
     const forgetful = { ...good, id: 'forgetful', restore: async () => ({}) };
-    await expect(checkMethodContract(forgetful)).rejects.toThrow(/restore returns no model and no policy, apply a model and no policy/);
+    await expect(checkMethodContract(forgetful)).rejects.toThrow(/restore returns no model and no hook, apply a model and no hook/);
   });
 
   it('catches a config that does not survive JSON', async () => {

@@ -2,9 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { JsonValue, StageSampler, manualSeed, seededNormalBatch } from '@diffpress/core';
+import { JsonValue, manualSeed, seededNormalBatch, withholdInput } from '@diffpress/core';
+import { ArrayDataset } from '../data/dataset';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel } from '../models/pipeline-model';
-import { SamplerConfig, sample, samplerTimes } from '../sampling/sampler';
+import { ModelCall, NextCall, SamplingHook, composeHooks, modelCall } from '../sampling/hooks';
+import { sample } from '../sampling/sampler';
+import { SamplerConfig, canonicalSamplerConfig, samplerTimes } from '../sampling/samplers';
 import { scheduleFromConfig } from '../schedule/schedule';
 import { UNetConfig } from '../unet/config';
 import { UNet } from '../unet/unet';
@@ -34,12 +37,35 @@ export function tinyPipelineModel(seed = 0): PipelineModel {
   return { id: 'tiny', unet, schedule: scheduleFromConfig({ type: 'linear-beta', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), prediction: 'eps' };
 }
 
+/** What {@link tinyStageContext} may be given besides the model. */
+export interface TinyStageOptions {
+  /** The step's folder (default `.`); checkpoints go to `<workDir>/checkpoints`. */
+  workDir?: string;
+  /** The sampler (default DDIM with 4 steps). */
+  sampler?: SamplerConfig;
+  /** Training data (default none: reading `data` throws). */
+  data?: ArrayDataset;
+  /** The FP teacher (default: the model itself). */
+  teacher?: PipelineModel;
+  /** Seed (default 0). */
+  seed?: number;
+}
+
 /**
- * A stage context for method tests: the given model (default {@link tinyPipelineModel} with seed 1), no history,
- * seed 0, DDIM with 4 steps, a silent log.
+ * A stage context for method tests: the given model (default {@link tinyPipelineModel} with seed 1) as parent and
+ * teacher, no history or hooks, seed 0, DDIM with 4 steps, a silent log and progress.
  */
-export function tinyStageContext(model: PipelineModel = tinyPipelineModel(1), workDir = '.'): DiffusionStageContext {
-  return { model, history: [], seed: 0, sampler: { kind: 'ddim', steps: 4 }, workDir, log: () => undefined };
+export function tinyStageContext(model: PipelineModel = tinyPipelineModel(1), options: TinyStageOptions | string = {}): DiffusionStageContext {
+  const o: TinyStageOptions = typeof options === 'string' ? { workDir: options } : options;
+  const workDir = o.workDir ?? '.';
+  const ctx: DiffusionStageContext = {
+    model, teacher: o.teacher ?? model, hooks: [], history: [], seed: o.seed ?? 0, sampler: o.sampler ?? { kind: 'ddim', steps: 4 }, workDir,
+    data: o.data as ArrayDataset,
+    progress: () => undefined,
+    checkpoints: { dir: path.join(workDir, 'checkpoints'), every: 50 },
+    log: () => undefined,
+  };
+  return o.data ? ctx : withholdInput(ctx, 'data', 'tinyStageContext: this test context has no training data (pass options.data)');
 }
 
 /** Options of {@link checkMethodContract}. */
@@ -49,9 +75,11 @@ export interface MethodContractOptions {
   /** Builds the model the method is applied to (default {@link tinyPipelineModel}); called several times. */
   model?: () => PipelineModel;
   /** The sampler of the stage context (default DDIM with 4 steps). */
-  sampler?: StageSampler;
+  sampler?: SamplerConfig;
   /** Seed of the stage context (default 0). */
   seed?: number;
+  /** Training data of the stage context (methods that read `data`). */
+  data?: ArrayDataset;
 }
 
 function same(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): boolean {
@@ -60,34 +88,71 @@ function same(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32
 
 /**
  * What the contract compares: the network output on fixed inputs at the sampler's first and last step, called as
- * the sampler calls it (through the step's policy, when it sets one — per-step methods are only defined at the
- * sampler's times), and the samples when the step sets a policy.
+ * the sampler calls it (through the step's hook, when it contributes one — per-step methods are only defined at the
+ * sampler's times), and the samples when the step contributes a hook or a sampler. A student sampler the step
+ * returns replaces the context's.
  */
-function signature(m: PipelineModel, result: DiffusionStageResult, sampler: StageSampler): Float32Array[] {
+function signature(m: PipelineModel, result: DiffusionStageResult, contextSampler: SamplerConfig): Float32Array[] {
   const model = result.model ?? m;
-  const times = samplerTimes(model.schedule, sampler as SamplerConfig);
+  const sampler = result.sampler ?? contextSampler;
+  const times = samplerTimes(model.schedule, sampler);
   const x = seededNormalBatch([8, 8, 1], { seed: 7, stream: 'contract', indices: [0, 1] });
+  const hooks = result.hook ? [result.hook] : [];
+  const callNetwork = composeHooks(hooks);
   const values: Float32Array[] = [];
   for (const stepIndex of [0, times.length - 1]) {
     const t = times[stepIndex];
     const modelTime = tf.fill([2], model.schedule.modelTime(t));
-    const out = tf.tidy(() =>
-      result.policy
-        ? result.policy.call({ model: model.unet, z: x, t, modelTime, stepIndex, times, indices: [0, 1], schedule: model.schedule })
-        : model.unet.forward(x, modelTime),
-    );
+    for (const h of hooks) h.beginSample?.([0, 1]);
+    const out = tf.tidy(() => callNetwork(modelCall({ model: model.unet, z: x, t, modelTime, stepIndex, times, indices: [0, 1], schedule: model.schedule })));
+    for (const h of hooks) h.endSample?.();
     values.push(out.dataSync() as Float32Array);
     tf.dispose([modelTime, out]);
   }
   x.dispose();
-  if (result.policy) {
-    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 3, sampler: sampler as SamplerConfig, policy: result.policy });
+  if (result.hook || result.sampler) {
+    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 3, sampler, hooks });
     if (s) {
       values.push(s.dataSync() as Float32Array);
       s.dispose();
     }
   }
   return values;
+}
+
+/** A step's returned sampler must be the one it declares from its config (validation relies on the declaration). */
+function checkStudentSampler<C>(method: DiffusionMethod<C>, config: C, result: DiffusionStageResult, where: string): void {
+  const declared = method.studentSampler?.(config);
+  const key = (s: SamplerConfig | undefined): string => (s ? JSON.stringify(canonicalSamplerConfig(s)) : 'none');
+  if (key(declared) !== key(result.sampler)) {
+    throw new Error(`${where}: the step returns sampler ${key(result.sampler)} but studentSampler(config) declares ${key(declared)}`);
+  }
+}
+
+/**
+ * The chaining case: the step's hook under a parent hook (which rescales z on the way in and the output on the way
+ * out) must sample exactly like the same nesting written by hand — a hook must act on the call it is given and
+ * return through `next`, whatever came before it in the pipeline.
+ */
+function checkChaining(m: PipelineModel, result: DiffusionStageResult, contextSampler: SamplerConfig, where: string): void {
+  const hook = result.hook;
+  if (!hook) return;
+  const model = result.model ?? m;
+  const around = (inner: (c: ModelCall) => tf.Tensor): NextCall => (c) => tf.tidy(() => tf.mul(inner(modelCall({ ...c, z: tf.mul(c.z, 0.9) })), 1.1));
+  const parent: SamplingHook = { name: 'contract-parent', call: (c, next) => around(next)(c) };
+  const handComposed: SamplingHook = {
+    name: 'contract-reference',
+    beginSample: (rows) => hook.beginSample?.(rows),
+    endSample: () => hook.endSample?.(),
+    call: (c) => around(composeHooks([hook]))(c),
+  };
+  const draw = (hooks: SamplingHook[]): Float32Array => {
+    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 5, sampler: result.sampler ?? contextSampler, hooks }) as tf.Tensor;
+    const v = s.dataSync() as Float32Array;
+    s.dispose();
+    return v;
+  };
+  if (!same(draw([parent, hook]), draw([handComposed]))) throw new Error(`${where}: the step's hook under a parent hook does not give the hand-composed output (chaining)`);
 }
 
 function disposeResult(parent: PipelineModel, result: DiffusionStageResult): void {
@@ -97,13 +162,15 @@ function disposeResult(parent: PipelineModel, result: DiffusionStageResult): voi
 /**
  * The contract every compression method must keep (architecture guide §6), as one call for the method's own spec:
  *
- * Outputs are compared at the sampler's first and last step, called through the step's policy when it sets one.
+ * Outputs are compared at the sampler's first and last step, called through the step's hook when it contributes one.
  *
  * 1. **Config round trip**: parsing a config, writing it as JSON and parsing it again gives the same config.
  * 2. **Determinism**: applying the method twice to the same model with the same seed gives bit-identical outputs.
  * 3. **Save → load → same output**: the output weights and the JSON state, given to `restore` on a fresh parent,
- *    reproduce the applied model's outputs (and samples, when the step sets a sampler policy) exactly.
- * 4. **No tensor growth**: repeated calls of the result do not grow `tf.memory().numTensors`, and after the result
+ *    reproduce the applied model's outputs (and samples, when the step contributes a hook or a sampler) exactly; a
+ *    returned sampler is the one `studentSampler(config)` declares.
+ * 4. **Chaining**: a hook the step contributes, placed under a parent hook, samples like the hand-composed nesting.
+ * 5. **No tensor growth**: repeated calls of the result do not grow `tf.memory().numTensors`, and after the result
  *    is disposed no tensor made by `apply` or `restore` is left.
  *
  * @throws Error naming the broken rule and the config.
@@ -114,13 +181,13 @@ function disposeResult(parent: PipelineModel, result: DiffusionStageResult): voi
  */
 export async function checkMethodContract<C>(method: DiffusionMethod<C>, options: MethodContractOptions = {}): Promise<void> {
   const makeModel = options.model ?? (() => tinyPipelineModel(0));
-  const sampler: StageSampler = options.sampler ?? { kind: 'ddim', steps: 4 };
+  const sampler: SamplerConfig = options.sampler ?? { kind: 'ddim', steps: 4 };
   const seed = options.seed ?? 0;
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), `contract-${method.id}-`));
   const context = (model: PipelineModel, name: string): DiffusionStageContext => {
     const workDir = path.join(workRoot, name);
     fs.mkdirSync(workDir, { recursive: true });
-    return { model, history: [], seed, sampler, workDir, log: () => undefined };
+    return tinyStageContext(model, { workDir, sampler, seed, data: options.data });
   };
   try {
     for (const [k, raw] of (options.configs ?? [{}]).entries()) {
@@ -133,9 +200,11 @@ export async function checkMethodContract<C>(method: DiffusionMethod<C>, options
       const parentA = makeModel();
       const baseline = tf.memory().numTensors;
       const a = await method.apply(context(parentA, `a${k}`), config);
+      checkStudentSampler(method, config, a, where);
       const sigA = signature(parentA, a, sampler);
       const afterOne = tf.memory().numTensors;
       const sigA2 = signature(parentA, a, sampler);
+      checkChaining(parentA, a, sampler, where);
       if (tf.memory().numTensors !== afterOne) throw new Error(`${where}: calling the result grows the tensor count (${afterOne} → ${tf.memory().numTensors})`);
       if (!sigA.every((s, i) => same(s, sigA2[i]))) throw new Error(`${where}: two calls of the result on the same input differ`);
       const parentB = makeModel();
@@ -151,9 +220,10 @@ export async function checkMethodContract<C>(method: DiffusionMethod<C>, options
       const state = JSON.parse(JSON.stringify(a.state ?? null)) as JsonValue;
       const parentC = makeModel();
       const c = await method.restore(context(parentC, `c${k}`), config, state);
-      if (Boolean(c.model) !== Boolean(a.model) || Boolean(c.policy) !== Boolean(a.policy)) {
-        throw new Error(`${where}: restore returns ${c.model ? 'a model' : 'no model'} and ${c.policy ? 'a policy' : 'no policy'}, apply ${a.model ? 'a model' : 'no model'} and ${a.policy ? 'a policy' : 'no policy'}`);
+      if (Boolean(c.model) !== Boolean(a.model) || Boolean(c.hook) !== Boolean(a.hook)) {
+        throw new Error(`${where}: restore returns ${c.model ? 'a model' : 'no model'} and ${c.hook ? 'a hook' : 'no hook'}, apply ${a.model ? 'a model' : 'no model'} and ${a.hook ? 'a hook' : 'no hook'}`);
       }
+      checkStudentSampler(method, config, c, `${where} (restore)`);
       if (c.model) c.model.unet.loadStateDict(saved, { strict: true, source: `${method.id} saved weights` });
       tf.dispose([...saved.values()]);
       const sigC = signature(parentC, c, sampler);

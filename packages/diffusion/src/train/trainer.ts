@@ -78,6 +78,8 @@ export interface TrainerOptions<M extends AnyModule, B> {
   logEvery?: number;
   /** Where progress lines go (default `console.log`). */
   log?: (line: string) => void;
+  /** Called after every update with the updates done and the total (a run's progress bar). */
+  onProgress?: (done: number, total: number) => void;
   /** Periodic validation, in eval mode; its figures go into the log and the progress line. */
   validate?: ValidationOptions<M>;
   /** Extra entries saved in every checkpoint's `state.json` (e.g. model config); must match on resume. */
@@ -243,6 +245,7 @@ export class Trainer<M extends AnyModule, B> {
       windowCount += 1;
       if (o.validate && this.stepDone % o.validate.every === 0) entry.validation = this.runValidation();
       fs.appendFileSync(this.logFile, JSON.stringify(entry) + '\n');
+      o.onProgress?.(this.stepDone, o.steps);
       const atEnd = this.stepDone === stopAt;
       if (this.stepDone % checkpointEvery === 0 || atEnd) this.saveCheckpoint();
       if (this.stepDone % logEvery === 0 || atEnd) {

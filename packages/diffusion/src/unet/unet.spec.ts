@@ -45,6 +45,25 @@ describe('UNet views', () => {
     expect(Array.from(withFeatures.output.dataSync())).toEqual(Array.from(direct));
   });
 
+  it('the partial paths around every skip branch compose to forward(x) bit for bit (DeepCache)', () => {
+    const unet = build();
+    const { x, t } = inputs(2);
+    const direct = Array.from(unet.forward(x, t).dataSync());
+    const temb = unet.timeEmbedding(t);
+    const { skips, mid } = unet.encode(x, temb);
+    expect(unet.plan.skips.length).toBeGreaterThan(3);
+    for (let b = 0; b < unet.plan.skips.length; b++) {
+      const shallow = unet.encodeShallow(x, temb, unet.plan.skips[b].name);
+      expect(shallow).toHaveLength(b + 1);
+      shallow.forEach((s, k) => expect(Array.from(s.dataSync())).toEqual(Array.from(skips[k].dataSync())));
+      const deep = unet.decodeDeep(skips, mid, temb, b);
+      // Only the shallow skips are handed to the shallow decoder: it must not read deeper ones.
+      expect(Array.from(unet.decodeShallow(deep, shallow, temb, b).dataSync())).toEqual(direct);
+    }
+    expect(() => unet.skipIndex('up.0.res.0')).toThrow(/no skip branch "up.0.res.0"; branches \(shallow → deep\): 0:stem/);
+    expect(() => unet.decodeShallow(mid, skips.slice(0, 1), temb, 2)).toThrow('needs skips 0 … 2');
+  });
+
   it('names and shapes every block output as documented', () => {
     const unet = build();
     const { x, t } = inputs(2);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Downsample, GroupNorm, Module, ModuleList, Rng, SelfAttention, Upsample, silu } from '@diffpress/core';
+import { AnyModule, Conv2d, Downsample, GroupNorm, Module, ModuleList, Rng, SelfAttention, Upsample, silu, withCallContext } from '@diffpress/core';
 import { BlockOptions, ResBlock, groupNorm, normGroups } from './blocks';
 import { BlockPlan, LevelPlan, UNetConfig, UNetPlan, planUNet } from './config';
 import { TimeEmbedding } from './timestep-embedding';
@@ -96,7 +96,9 @@ export class UNetOutHead extends Module {
  * level `l` and runs deepest first.
  *
  * Views used by compression methods: {@link UNet.timeEmbedding} and {@link UNet.temporalFeatures} (TFMQ-DM's
- * temporal information block), {@link UNet.encode}/{@link UNet.decode} (encoder propagation, DeepCache), and
+ * temporal information block), {@link UNet.encode}/{@link UNet.decode} (encoder propagation), the partial paths
+ * {@link UNet.encodeShallow}, {@link UNet.decodeDeep} and {@link UNet.decodeShallow} around a named skip branch
+ * (DeepCache), and
  * {@link UNet.forwardWithFeatures} (block-output distillation in BinaryDM/BiDM). Blocks are looked up at call time,
  * so a block swapped with {@link Module.replace} takes effect.
  *
@@ -236,10 +238,70 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
    * @param t - Model times `[n]`.
    */
   forward(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+    // The times are offered to per-step layers (they look their step up by time when no sampler set one).
+    return withCallContext({ modelTimes: () => t.dataSync() }, () =>
+      tf.tidy(() => {
+        const temb = this.timeEmbedding(t);
+        const { skips, mid } = this.runEncoder(x, temb, undefined);
+        return this.runDecoder(skips, mid, temb, undefined);
+      }),
+    );
+  }
+
+  /**
+   * Index of a skip branch in {@link UNetPlan.skips} (shallow → deep), given by index or by the stable name of the
+   * block that pushes it (`stem`, `down.0.res.1`, `down.0.downsample`, …).
+   *
+   * @throws Error naming the valid branches when there is no such skip.
+   */
+  skipIndex(branch: number | string): number {
+    const skips = this.plan.skips;
+    const i = typeof branch === 'number' ? branch : skips.findIndex((s) => s.name === branch);
+    if (!Number.isInteger(i) || i < 0 || i >= skips.length) {
+      throw new Error(`UNet has no skip branch ${JSON.stringify(branch)}; branches (shallow → deep): ${skips.map((s, k) => `${k}:${s.name}`).join(', ')}`);
+    }
+    return i;
+  }
+
+  /**
+   * The shallow part of the encoder (DeepCache's partial path): stem and encoder blocks up to the block that pushes
+   * skip `branch`, returning skips `0 … branch` (equal to the first `branch + 1` skips of {@link UNet.encode}).
+   *
+   * @param branch - Skip index or name (see {@link UNet.skipIndex}).
+   */
+  encodeShallow(x: tf.Tensor, temb: tf.Tensor, branch: number | string): tf.Tensor[] {
+    const last = this.skipIndex(branch);
+    return tf.tidy(() => this.runEncoder(x, temb, undefined, last).skips);
+  }
+
+  /**
+   * The deep part of the decoder: the decoder blocks that run before skip `branch` is concatenated, returning the
+   * hidden feature that the shallow decoder starts from (the feature DeepCache caches at full steps).
+   *
+   * @param skips - All skips, as from {@link UNet.encode} (only those deeper than `branch` are read).
+   * @param branch - Skip index or name.
+   */
+  decodeDeep(skips: readonly tf.Tensor[], mid: tf.Tensor, temb: tf.Tensor, branch: number | string): tf.Tensor {
+    const b = this.skipIndex(branch);
+    if (skips.length !== this.plan.skips.length) throw new Error(`UNet.decodeDeep: expected ${this.plan.skips.length} skips, got ${skips.length}`);
+    return tf.tidy(() => this.runDecoderBlocks(skips, mid, temb, undefined, 0, this.decoderBlockConsuming(b)));
+  }
+
+  /**
+   * The shallow part of the decoder and the output head, from the block that concatenates skip `branch`:
+   * `decodeShallow(decodeDeep(skips, mid, temb, b), skips, temb, b)` equals `decode(skips, mid, temb)`.
+   *
+   * @param h - The deep feature (from {@link UNet.decodeDeep}, possibly cached from another step).
+   * @param skips - At least skips `0 … branch` (e.g. from {@link UNet.encodeShallow}).
+   * @param branch - Skip index or name.
+   */
+  decodeShallow(h: tf.Tensor, skips: readonly tf.Tensor[], temb: tf.Tensor, branch: number | string): tf.Tensor {
+    const b = this.skipIndex(branch);
+    if (skips.length <= b) throw new Error(`UNet.decodeShallow: branch ${b} needs skips 0 … ${b}, got ${skips.length}`);
     return tf.tidy(() => {
-      const temb = this.timeEmbedding(t);
-      const { skips, mid } = this.runEncoder(x, temb, undefined);
-      return this.runDecoder(skips, mid, temb, undefined);
+      const blocks = this.decoderBlocks();
+      const out = this.runDecoderBlocks(skips, h, temb, undefined, this.decoderBlockConsuming(b), blocks.length);
+      return (this.getModule('out') as UNetOutHead).forward(out);
     });
   }
 
@@ -258,14 +320,19 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     });
   }
 
-  private runEncoder(x: tf.Tensor, temb: tf.Tensor, sink: Sink): EncoderOutput {
+  /** With `lastSkip`, stops once that skip is pushed (the middle output is then the last computed feature). */
+  private runEncoder(x: tf.Tensor, temb: tf.Tensor, sink: Sink, lastSkip?: number): EncoderOutput {
     let h = (this.getModule('stem') as Conv2d).forward(x);
     if (sink) sink.stem = h;
     const skips: tf.Tensor[] = [h];
+    if (lastSkip === 0) return { skips, mid: h };
     for (const level of this.plan.down) {
       for (const { block, skip } of level.blocks) {
         h = this.runBlock(block, h, temb, sink);
-        if (skip) skips.push(h);
+        if (skip) {
+          skips.push(h);
+          if (skips.length - 1 === lastSkip) return { skips, mid: h };
+        }
       }
     }
     for (const block of this.plan.mid) h = this.runBlock(block, h, temb, sink);
@@ -274,15 +341,36 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
 
   private runDecoder(skips: readonly tf.Tensor[], mid: tf.Tensor, temb: tf.Tensor, sink: Sink): tf.Tensor {
     if (skips.length !== this.plan.skips.length) throw new Error(`UNet.decode: expected ${this.plan.skips.length} skips, got ${skips.length}`);
-    let next = skips.length;
-    let h = mid;
-    for (let l = this.plan.up.length - 1; l >= 0; l--) {
-      for (const { block } of this.plan.up[l].blocks) {
-        if (block.kind === 'res' && block.concatSplit != null) h = tf.concat([h, skips[--next]], 3);
-        h = this.runBlock(block, h, temb, sink);
-      }
-    }
+    const h = this.runDecoderBlocks(skips, mid, temb, sink, 0, this.decoderBlocks().length);
     return (this.getModule('out') as UNetOutHead).forward(h);
+  }
+
+  /** Decoder blocks in call order (deepest level first), each with the skip index its concatenation consumes. */
+  private decoderBlocks(): Array<{ block: BlockPlan; consumes: number | null }> {
+    const out: Array<{ block: BlockPlan; consumes: number | null }> = [];
+    let next = this.plan.skips.length;
+    for (let l = this.plan.up.length - 1; l >= 0; l--) {
+      for (const { block } of this.plan.up[l].blocks) out.push({ block, consumes: block.kind === 'res' && block.concatSplit != null ? --next : null });
+    }
+    return out;
+  }
+
+  /** Position in {@link decoderBlocks} of the block that concatenates skip `branch`. */
+  private decoderBlockConsuming(branch: number): number {
+    const at = this.decoderBlocks().findIndex((b) => b.consumes === branch);
+    if (at < 0) throw new Error(`UNet: no decoder block consumes skip ${branch} (internal error)`);
+    return at;
+  }
+
+  /** Runs decoder blocks `from` (inclusive) to `to` (exclusive) on `h`. */
+  private runDecoderBlocks(skips: readonly tf.Tensor[], h: tf.Tensor, temb: tf.Tensor, sink: Sink, from: number, to: number): tf.Tensor {
+    const blocks = this.decoderBlocks();
+    for (let k = from; k < to; k++) {
+      const { block, consumes } = blocks[k];
+      if (consumes != null) h = tf.concat([h, skips[consumes]], 3);
+      h = this.runBlock(block, h, temb, sink);
+    }
+    return h;
   }
 
   private runBlock(plan: BlockPlan, h: tf.Tensor, temb: tf.Tensor, sink: Sink): tf.Tensor {
