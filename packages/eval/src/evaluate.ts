@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '@diffpress/core';
-import { ArrayDataset, ModelCallPolicy, SamplerConfig, subset } from '@diffpress/diffusion';
+import { ArrayDataset, SamplerConfig, SamplingHook, subset } from '@diffpress/diffusion';
 import { embedImages } from './features/embed';
 import { DEFAULT_FEATURE_NETWORK, FeatureNetRef, FeatureNetwork, loadFeatureNetwork } from './features/feature-network';
 import { seededSubset } from './metrics/features';
@@ -48,10 +48,10 @@ export interface EvaluateOptions {
   pairedReference?: SamplingModel;
   /** Trajectories of the teacher-forced ε-MSE (default min(samples, 64)). */
   epsMseSamples?: number;
-  /** Sampling-time policy of the model under test, and its cache key (see `drawSamples`). */
-  policy?: ModelCallPolicy;
-  /** Cache key of `policy`. */
-  policyKey?: string;
+  /** Sampling hooks of the model under test, outermost first (see `drawSamples`). */
+  hooks?: readonly SamplingHook[];
+  /** Cache key of the hook chain. */
+  hooksKey?: string;
   /** Cache folder for samples and reference statistics (default `defaultCacheDir()`; `null`: no cache). */
   cacheDir?: string | null;
   /** Samples per model call (default 64). */
@@ -225,7 +225,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
     let last = 0;
     const set = drawSamples({
       model: subject, sampler: options.sampler, seed, count: options.samples, shape, cacheDir: options.cacheDir,
-      batchSize: options.batchSize, policy: options.policy, policyKey: options.policyKey, share: options.shareSamples,
+      batchSize: options.batchSize, hooks: options.hooks, hooksKey: options.hooksKey, share: options.shareSamples,
       onProgress: (done, total) => {
         if (log && (Date.now() - last > 30_000 || done === total)) {
           last = Date.now();
@@ -303,7 +303,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
       samples: data,
       count: n,
       epsMseSamples: options.epsMseSamples,
-      epsMse: (count) => teacherForcedEpsMse({ model: subject, reference: refModel, sampler, seed, count, shape, batchSize: options.batchSize, policy: options.policy }),
+      epsMse: (count) => teacherForcedEpsMse({ model: subject, reference: refModel, sampler, seed, count, shape, batchSize: options.batchSize, hooks: options.hooks }),
       referenceSamples: () =>
         (refSet ??= drawSamples({ model: refModel, sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize, share: options.shareSamples }).data),
     };

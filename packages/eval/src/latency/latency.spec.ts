@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, engineInfo, initEngine } from '@diffpress/core';
-import { ModelCallPolicy, NoiseSchedule, samplerTimes, scheduleFromConfig } from '@diffpress/diffusion';
+import { NoiseSchedule, SamplingHook, samplerTimes, scheduleFromConfig } from '@diffpress/diffusion';
 import { SamplingModel } from '../samples/sample-store';
 import { measureLatency } from './latency';
 
@@ -106,15 +106,16 @@ describe('measureLatency', () => {
     expect(unet.training).toBe(false); // was in eval mode, stays there
   });
 
-  it('calls the network through a policy at the first step of the given sampler, and samples through it', async () => {
+  it('calls the network through the hooks at the first step of the given sampler, and samples through them', async () => {
     const seen: Array<{ stepIndex: number; t: number; steps: number }> = [];
-    const policy: ModelCallPolicy = {
-      call: (c) => {
+    const recorder: SamplingHook = {
+      name: 'recorder',
+      call: (c, next) => {
         seen.push({ stepIndex: c.stepIndex, t: c.t, steps: c.times.length });
-        return c.model.forward(c.z, c.modelTime);
+        return next(c);
       },
     };
-    await measureLatency(model, { shape: [2], batchSize: 3, warmup: 0, policy, stepSampler: { kind: 'ddim', steps: 20 }, sampler: { kind: 'ddim', steps: 2 }, sampleBatch: 2 });
+    await measureLatency(model, { shape: [2], batchSize: 3, warmup: 0, hooks: [recorder], stepSampler: { kind: 'ddim', steps: 20 }, sampler: { kind: 'ddim', steps: 2 }, sampleBatch: 2 });
     const first = samplerTimes(schedule, { kind: 'ddim', steps: 20 })[0];
     // 5 timed calls and the profiled one at step 0 of DDIM-20; then 5 sampler runs (no warm-up) of 2 steps.
     expect(seen.slice(0, 6)).toEqual(new Array(6).fill({ stepIndex: 0, t: first, steps: 20 }));

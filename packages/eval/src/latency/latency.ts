@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '@diffpress/core';
-import { ModelCallPolicy, SamplerConfig, sample, samplerTimes } from '@diffpress/diffusion';
+import { SamplerConfig, SamplingHook, beginHooks, composeHooks, endHooks, modelCall, sample, samplerTimes } from '@diffpress/diffusion';
 import { SamplingModel, samplerLabel } from '../samples/sample-store';
 
 /** Options of {@link measureLatency}. */
@@ -18,10 +18,11 @@ export interface LatencyOptions {
   /** Samples per timed sampler run (default `batchSize`). */
   sampleBatch?: number;
   /**
-   * How the network is called (a sampling-time method's policy, e.g. per-step quantizers); default a plain forward.
-   * The timed calls are made as the first step of `stepSampler`, and sampler runs use the policy too.
+   * Sampling hooks the network is called through (sampling-time methods, per-step quantizers), outermost first;
+   * default a plain forward. The timed calls are made as the first step of `stepSampler`, and sampler runs use the
+   * hooks too.
    */
-  policy?: ModelCallPolicy;
+  hooks?: readonly SamplingHook[];
   /** The sampler whose first step the timed calls stand for (default `sampler`, else DDIM with 2 steps). */
   stepSampler?: SamplerConfig;
 }
@@ -75,19 +76,17 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
   const times = samplerTimes(model.schedule, options.stepSampler ?? options.sampler ?? { kind: 'ddim', steps: 2 });
   const t = tf.fill([batchSize], model.schedule.modelTime(times[0]));
   const indices = Array.from({ length: batchSize }, (_, i) => i);
-  const policy = options.policy;
+  const hooks = options.hooks ?? [];
+  const callNetwork = composeHooks(hooks);
   const wasTraining = model.unet.training;
   model.unet.eval();
   try {
     const call = (): void => {
       tf.tidy(() => {
-        const out = policy
-          ? policy.call({ model: model.unet, z: x, t: times[0], modelTime: t, stepIndex: 0, times, indices, schedule: model.schedule })
-          : model.unet.forward(x, t);
-        out.dataSync();
+        callNetwork(modelCall({ model: model.unet, z: x, t: times[0], modelTime: t, stepIndex: 0, times, indices, schedule: model.schedule })).dataSync();
       });
     };
-    policy?.beginBatch?.(indices);
+    beginHooks(hooks, indices);
     for (let i = 0; i < warmup; i++) call();
     const callTimes: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -97,7 +96,7 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
     }
     const before = tf.memory().numBytes;
     const prof = await tf.profile(call);
-    policy?.endBatch?.();
+    endHooks(hooks);
     const info = engineInfo();
     const report: LatencyReport = {
       backend: info?.backend ?? tf.getBackend(),
@@ -111,7 +110,7 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
     if (options.sampler) {
       const n = options.sampleBatch ?? batchSize;
       const run = (): void => {
-        const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: options.shape, count: n, seed: 0, sampler: options.sampler as SamplerConfig, batchSize: n, policy });
+        const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: options.shape, count: n, seed: 0, sampler: options.sampler as SamplerConfig, batchSize: n, hooks });
         s?.dispose();
       };
       for (let i = 0; i < Math.min(1, warmup); i++) run();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, initEngine } from '@diffpress/core';
-import { ModelCallPolicy, NoiseSchedule, SamplerConfig, sample, samplerTimes, scheduleFromConfig } from '@diffpress/diffusion';
+import { NoiseSchedule, SamplingHook, SamplerConfig, sample, samplerTimes, scheduleFromConfig } from '@diffpress/diffusion';
 import { SamplingModel } from '../samples/sample-store';
 import { EpsMseOptions, sampleFidelity, teacherForcedEpsMse } from './fidelity';
 
@@ -100,14 +100,15 @@ describe('teacherForcedEpsMse', () => {
     const res = run(epsModel(new Affine(1)), reference, { buckets: 4 });
     const perStep = new Array<number>(10).fill(0);
     const counts = new Array<number>(10).fill(0);
-    const recorder: ModelCallPolicy = {
-      call: ({ model, z, modelTime, stepIndex }) => {
-        for (const v of z.dataSync()) perStep[stepIndex] += 0.25 * v * v;
-        counts[stepIndex] += z.size;
-        return model.forward(z, modelTime);
+    const recorder: SamplingHook = {
+      name: 'recorder',
+      call: (c, next) => {
+        for (const v of c.z.dataSync()) perStep[c.stepIndex] += 0.25 * v * v;
+        counts[c.stepIndex] += c.z.size;
+        return next(c);
       },
     };
-    sample({ model: reference.unet, schedule: reference.schedule, prediction: 'eps', shape: [2], count: 8, seed: 0, sampler: DDIM10, policy: recorder, onBatch: () => undefined });
+    sample({ model: reference.unet, schedule: reference.schedule, prediction: 'eps', shape: [2], count: 8, seed: 0, sampler: DDIM10, hooks: [recorder], onBatch: () => undefined });
     const mseOf = (from: number, to: number): number => {
       let s = 0;
       let c = 0;

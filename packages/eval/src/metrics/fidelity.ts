@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModelCall, ModelCallPolicy, SamplerConfig, perExample, sample, samplerTimes, toXEps } from '@diffpress/diffusion';
+import { SamplerConfig, SamplingHook, beginHooks, composeHooks, endHooks, modelCall, perExample, sample, samplerTimes, toXEps } from '@diffpress/diffusion';
 import { canonicalJson } from '../samples/digest';
 import { SamplingModel } from '../samples/sample-store';
 
@@ -63,8 +63,8 @@ export interface EpsMseOptions {
   buckets?: number;
   /** Samples per model call (default 64). */
   batchSize?: number;
-  /** How the model under test is called (e.g. a sampling-time method's policy); default a plain forward. */
-  policy?: ModelCallPolicy;
+  /** Sampling hooks the model under test is called through (sampling-time methods), outermost first; default none. */
+  hooks?: readonly SamplingHook[];
 }
 
 /**
@@ -86,19 +86,23 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
   const nb = Math.min(asked, times.length);
   const sums = new Float64Array(times.length);
   const counts = new Float64Array(times.length);
-  const studentCall = options.policy ?? { call: (c: ModelCall) => c.model.forward(c.z, c.modelTime) };
+  const student = options.hooks ?? [];
+  const studentCall = composeHooks(student);
   const wasTraining = model.unet.training;
   model.unet.eval();
-  const forced: ModelCallPolicy = {
-    beginBatch: (rows) => studentCall.beginBatch?.(rows),
-    endBatch: () => studentCall.endBatch?.(),
-    call: (c) => {
-      const refOut = c.model.forward(c.z, c.modelTime);
+  // The reference samples as usual; at every step the student is called through its own hooks on the reference's
+  // (z_t, t), so its per-batch hook state (caches) follows the reference trajectory.
+  const forced: SamplingHook = {
+    name: 'teacher-forced-eps-mse',
+    beginSample: (rows) => beginHooks(student, rows),
+    endSample: () => endHooks(student),
+    call: (c, next) => {
+      const refOut = next(c);
       const sq = tf.tidy(() => {
         const n = c.z.shape[0];
         const alpha = perExample(new Array<number>(n).fill(c.schedule.alpha(c.t)), c.z.rank);
         const sigma = perExample(new Array<number>(n).fill(c.schedule.sigma(c.t)), c.z.rank);
-        const studentOut = studentCall.call({ ...c, model: model.unet });
+        const studentOut = studentCall(modelCall({ ...c, model: model.unet }));
         const e1 = toXEps(model.prediction, studentOut, c.z, alpha, sigma).eps;
         const e0 = toXEps(reference.prediction, refOut, c.z, alpha, sigma).eps;
         return tf.sum(tf.squaredDifference(e1, e0));
@@ -112,7 +116,7 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
   try {
     sample({
       model: reference.unet, schedule: reference.schedule, prediction: reference.prediction, shape: options.shape,
-      count: options.count, seed: options.seed, sampler, batchSize: options.batchSize, policy: forced,
+      count: options.count, seed: options.seed, sampler, batchSize: options.batchSize, hooks: [forced],
       onBatch: () => undefined,
     });
   } finally {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   FileLock, cachePath, engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeJsonAtomic, writeSafetensorsFile,
 } from '@diffpress/core';
-import { Denoiser, ModelCallPolicy, NoiseSchedule, Prediction, SamplerConfig, sample } from '@diffpress/diffusion';
+import { Denoiser, NoiseSchedule, Prediction, SamplerConfig, SamplingHook, canonicalSamplerConfig, sample } from '@diffpress/diffusion';
 import { jsonDigest, moduleDigest } from './digest';
 
 /** What a sampler needs of a diffusion model (a loaded `DiffusionModel` fits). */
@@ -58,10 +58,10 @@ export interface DrawSamplesOptions {
   cacheDir?: string | null;
   /** Samples per model call (default 64). */
   batchSize?: number;
-  /** How the sampler calls the model (sampling-time compression methods); needs `policyKey` to be cached. */
-  policy?: ModelCallPolicy;
-  /** Identifies `policy` and its settings in the cache key (e.g. the method id and its resolved config). */
-  policyKey?: string;
+  /** Sampling hooks of the model (sampling-time compression methods), outermost first; need `hooksKey` to be cached. */
+  hooks?: readonly SamplingHook[];
+  /** Identifies the hook chain and its settings in the cache key (e.g. the method ids and their resolved configs). */
+  hooksKey?: string;
   /**
    * Share the work with other processes drawing the same set into the same cache folder: a chunk that another live
    * process is drawing (its lock file `<start>.lock` exists) is skipped and waited for instead of drawn twice.
@@ -84,7 +84,7 @@ export interface SampleSet {
   count: number;
   /** Shape of one sample. */
   shape: number[];
-  /** Cache key (SHA-256 of model digest, sampler, seed, shape and policy key). */
+  /** Cache key (SHA-256 of model digest, sampler, seed, shape and hook-chain key). */
   key: string;
   /** Digest of the sampled model ({@link moduleDigest}). */
   modelDigest: string;
@@ -101,24 +101,21 @@ export interface SampleSet {
  * variance), so that equal samplers give equal cache keys however they were written.
  */
 export function canonicalSampler(s: SamplerConfig): SamplerConfig {
-  const out: SamplerConfig = { kind: s.kind, steps: s.steps };
-  if (s.kind === 'ddim' && (s.eta ?? 0) !== 0) out.eta = s.eta;
-  if ((s.spacing ?? 'uniform') !== 'uniform') out.spacing = s.spacing;
-  if ((s.clipDenoised ?? true) !== true) out.clipDenoised = s.clipDenoised;
-  if (s.kind === 'ddpm' && (s.ddpmVariance ?? 'small') !== 'small') out.ddpmVariance = s.ddpmVariance;
-  return out;
+  return canonicalSamplerConfig(s);
 }
 
 /** Short label of a sampler for tables and row fields, e.g. `ddim-50`, `ddpm-1000`, `ddim-50-eta0.5`. */
 export function samplerLabel(s: SamplerConfig): string {
   const c = canonicalSampler(s);
-  const extra = [c.eta !== undefined ? `eta${c.eta}` : '', c.spacing ?? '', c.clipDenoised === false ? 'noclip' : '', c.ddpmVariance ?? ''].filter(Boolean);
+  // Explicit times are named by a short digest: the label must stay short, and equal times give equal labels.
+  const extra = [c.eta !== undefined ? `eta${c.eta}` : '', c.spacing ?? '', c.times ? `t${jsonDigest(c.times).slice(0, 8)}` : '', c.clipDenoised === false ? 'noclip' : '', c.ddpmVariance ?? ''].filter(Boolean);
   return [`${c.kind}-${c.steps}`, ...extra].join('-');
 }
 
 /**
  * The cache key of a sample set: SHA-256 of the model digest, its schedule and parameterization, the canonical
- * sampler, the seed, the sample shape and the policy key.
+ * sampler, the seed, the sample shape and the hook-chain key (stored under `policy`, its name before hooks chained,
+ * so that earlier sample sets are still found).
  */
 export function sampleSetKey(
   modelDigest: string,
@@ -126,7 +123,7 @@ export function sampleSetKey(
   sampler: SamplerConfig,
   seed: number,
   shape: readonly number[],
-  policyKey?: string,
+  hooksKey?: string,
 ): string {
   return jsonDigest({
     v: 1,
@@ -136,7 +133,7 @@ export function sampleSetKey(
     sampler: canonicalSampler(sampler),
     seed,
     shape: [...shape],
-    policy: policyKey ?? null,
+    policy: hooksKey ?? null,
   });
 }
 
@@ -144,8 +141,8 @@ export function sampleSetKey(
  * How many samples of a set the cache already holds from index 0 on (contiguous chunk files), without drawing any:
  * what an evaluation can report now while the rest is still being drawn.
  */
-export function cachedSampleCount(model: SamplingModel, sampler: SamplerConfig, seed: number, shape: readonly number[], cacheDir?: string, policyKey?: string): number {
-  const key = sampleSetKey(moduleDigest(model.unet), model, sampler, seed, shape, policyKey);
+export function cachedSampleCount(model: SamplingModel, sampler: SamplerConfig, seed: number, shape: readonly number[], cacheDir?: string, hooksKey?: string): number {
+  const key = sampleSetKey(moduleDigest(model.unet), model, sampler, seed, shape, hooksKey);
   const dir = cachePath(cacheDir ?? defaultCacheDir(), SAMPLES_KIND, key);
   const per = shape.reduce((a, b) => a * b, 1);
   const chunks = listChunks(dir, per);
@@ -267,18 +264,18 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
   const { model, sampler, seed, count } = options;
   const shape = [...options.shape];
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`drawSamples: count must be a positive integer, got ${count}`);
-  if (options.policy && options.policyKey === undefined && options.cacheDir !== null) {
-    throw new Error('drawSamples: a custom policy needs a policyKey to be cached (or pass cacheDir: null)');
+  if (options.hooks?.length && options.hooksKey === undefined && options.cacheDir !== null) {
+    throw new Error('drawSamples: sampling hooks need a hooksKey to be cached (or pass cacheDir: null)');
   }
   const per = shape.reduce((a, b) => a * b, 1);
   const digest = moduleDigest(model.unet);
-  const key = sampleSetKey(digest, model, sampler, seed, shape, options.policyKey);
+  const key = sampleSetKey(digest, model, sampler, seed, shape, options.hooksKey);
   const dir = options.cacheDir === null ? null : cachePath(options.cacheDir ?? defaultCacheDir(), SAMPLES_KIND, key);
   if (dir) {
     fs.mkdirSync(dir, { recursive: true });
     const about = path.join(dir, 'about.json');
     if (!fs.existsSync(about)) {
-      writeJsonAtomic(about, { model: model.id ?? null, modelDigest: digest, sampler, seed, shape, policy: options.policyKey ?? null });
+      writeJsonAtomic(about, { model: model.id ?? null, modelDigest: digest, sampler, seed, shape, policy: options.hooksKey ?? null });
     }
   }
   const data = new Float32Array(count * per);
@@ -327,8 +324,8 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
           seed,
           sampler,
           batchSize: options.batchSize,
-          policy: options.policy,
-          hook:
+          hooks: options.hooks,
+          onStep:
             lock || options.onStepProgress
               ? (e) => {
                   if (lock) refreshEvery(lock, 10_000);
