@@ -12,6 +12,7 @@ export * from './recipe/json-schema';
 export * from './store/store';
 export * from './run/progress';
 export * from './run/model-stages';
+export * from './run/apply-step';
 export * from './run/unit';
 export * from './run/runner';
 export * from './report/table';

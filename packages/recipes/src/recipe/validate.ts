@@ -9,6 +9,7 @@ import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { nearest } from '../registry/suggest';
 import { InputFinding, checkInputs } from './inputs';
 import { Recipe, recipeSchema } from './schema';
+import { studentSamplerConflict } from './student-sampler';
 import { objectKeys, schemaAt } from './zod-walk';
 
 /** One problem found in a recipe. */
@@ -197,6 +198,8 @@ function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): 
     for (const other of c.warnAfter ?? []) {
       if (before.includes(other)) out.push({ path: ['pipeline', i, 'method'], message: `'${id}' after '${other}' is allowed but not what its paper evaluates`, warning: true });
     }
+    const conflict = studentSamplerConflict(method, config, raw.sample);
+    if (conflict) out.push({ path: ['sample', 'steps'], message: `pipeline[${i}] ${conflict}` });
   });
   return out;
 }

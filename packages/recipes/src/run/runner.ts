@@ -1,9 +1,10 @@
 import { ChildProcess, fork } from 'child_process';
 import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
-import { loadMnist } from '@diffpress/diffusion';
-import { METRICS, ResultRow, evaluate, libraryVersion, loadFeatureNetwork } from '@diffpress/eval';
+import { FeatureNetwork, ResultRow, evaluate, libraryVersion, loadFeatureNetwork } from '@diffpress/eval';
 import { RunUnit, Shard, runUnits, shardUnits } from '../ablation/expand';
+import { floorSplit, isShippedData, loadRecipeData, recipeDataKey, trainingSplit } from '../recipe/data';
+import { featureMetrics, needsFeatureNet, recipeFeatureNet } from '../recipe/inputs';
 import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
 import { RunLog, consoleLog } from './progress';
@@ -83,23 +84,37 @@ export function finishedUnits(v: ValidatedRecipe, units: readonly RunUnit<Resolv
   return units.map((u) => store.has('unit', unitKey(v, u, store)));
 }
 
+/**
+ * What the units of a run share: the reference split (also the sample shape of evaluation), the feature network
+ * (only when some cell asks for a metric that needs one, and checked against the data's shape), and the training
+ * data a step may read.
+ */
 async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog): Promise<UnitContext> {
-  const reference = loadMnist({ split: v.recipe.data.reference });
-  const featureNet = await loadFeatureNetwork(v.recipe.eval.featureNet);
-  return { store, log, reference, featureNet };
+  const { data } = v.recipe;
+  const reference = loadRecipeData(data, data.reference, v.baseDir);
+  const featureNet = v.cells.some((c) => needsFeatureNet(c.recipe.eval.metrics))
+    ? await loadFeatureNetwork(recipeFeatureNet(v.recipe.eval.featureNet, v.baseDir), reference.sampleShape)
+    : undefined;
+  const split = trainingSplit(data);
+  return { store, log, reference, featureNet, data: { key: recipeDataKey(data, split, v.baseDir), load: () => loadRecipeData(data, split, v.baseDir) } };
 }
 
-async function floorRows(v: ValidatedRecipe, ctx: UnitContext, seed: number): Promise<FloorResult> {
-  const metrics = v.recipe.eval.metrics.filter((m) => METRICS[m]?.input === 'features' || METRICS[m]?.input === 'probs');
+/** The floor row of one seed: the held-out split against the reference split, under the feature metrics. */
+async function floorRows(v: ValidatedRecipe, ctx: UnitContext, featureNet: FeatureNetwork, seed: number): Promise<FloorResult> {
+  const { data } = v.recipe;
+  const metrics = featureMetrics(v.recipe.eval.metrics);
   const n = v.recipe.eval.samples;
-  const inputs = { split: 'test', reference: v.recipe.data.reference, n, seed, metrics, featureNet: ctx.featureNet.digest, eval: libraryVersion() };
+  const split = floorSplit(data);
+  // MNIST as shipped is named by its split alone; other data by the identity of both splits' images.
+  const identity = isShippedData(data) ? {} : { data: recipeDataKey(data, split, v.baseDir), referenceData: recipeDataKey(data, data.reference, v.baseDir) };
+  const inputs = { split, reference: data.reference, n, seed, metrics, featureNet: featureNet.digest, eval: libraryVersion(), ...identity };
   const { value } = await ctx.store.produceJson(
     'floor',
     ctx.store.key('floor', inputs),
     async () => {
-      const test = loadMnist({ split: 'test' });
-      if (n > test.size) return [];
-      return evaluate({ dataset: test }, { metrics, samples: n, seed, reference: ctx.reference, featureNet: ctx.featureNet, cacheDir: ctx.store.root, recipeHash: v.hash });
+      const heldOut = loadRecipeData(data, split, v.baseDir);
+      if (n > heldOut.size) return [];
+      return evaluate({ dataset: heldOut }, { metrics, samples: n, seed, reference: ctx.reference, featureNet, cacheDir: ctx.store.root, recipeHash: v.hash });
     },
     inputs,
   );
@@ -176,8 +191,10 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
       log.line(`${what}: FAILED — ${(err as Error).message}`);
     }
   }
-  const floor = v.recipe.eval.floor ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, s))) : [];
-  ctx.featureNet.dispose();
+  // Without a feature network (paired metrics only) there is nothing to compare real images in.
+  const { featureNet } = ctx;
+  const floor = v.recipe.eval.floor && featureNet ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, featureNet, s))) : [];
+  ctx.featureNet?.dispose();
   const info = engineInfo();
   log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reusedBefore} reused, ${failed.length} failed`);
   return {
@@ -215,7 +232,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
     }
   }
-  ctx.featureNet.dispose();
+  ctx.featureNet?.dispose();
 }
 
 /** The default run folder of a recipe: its `output.dir`, else `runs/<name>` in the working folder. */

@@ -9,7 +9,8 @@ import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
 import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
-import { StageRecord, StagedModel, applyStep, baseModelKey, loadBaseModel } from './model-stages';
+import { StageData, StageRecord, StagedModel, applyStep, positionSampler } from './apply-step';
+import { baseModelKey, loadBaseModel } from './model-stages';
 import { RunLog } from './progress';
 
 /** Version of this package (part of every unit key: a new runner recomputes). */
@@ -35,8 +36,10 @@ export interface PositionResult {
   label: string;
   /** Key of the evaluated model (file digest or artifact key). */
   modelKey: string;
-  /** Sample-cache key of the policy, if a step set one. */
+  /** Sample-cache key of the hook chain, if steps contributed hooks (the field keeps its pre-hook name in stored results). */
   policyKey: string | null;
+  /** Sampler label of this position when a step returned a student sampler (absent: the unit's sampler). */
+  sampler?: string;
   /** Key of the sample set (grids read it back). */
   sampleKey: string;
   /** Metric rows (evaluation spec §1). */
@@ -89,8 +92,10 @@ export interface UnitContext {
   log: RunLog;
   /** Reference split of the feature metrics. */
   reference: ArrayDataset;
-  /** Feature network. */
-  featureNet: FeatureNetwork;
+  /** Feature network (absent when no metric of the run needs one). */
+  featureNet?: FeatureNetwork;
+  /** The recipe's training data, for steps that read it. */
+  data: StageData;
 }
 
 /** Format of a stored {@link UnitResult}; part of the unit key, so results of an older format are recomputed. */
@@ -122,7 +127,7 @@ async function evaluatePosition(
 ): Promise<PositionResult> {
   const { cell } = unit;
   const { eval: ev } = cell.recipe;
-  const sampler = samplerSettings(cell.recipe.sample);
+  const sampler = positionSampler(staged, samplerSettings(cell.recipe.sample));
   const shape = [...ctx.reference.sampleShape];
   const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}`;
   // Start the clock of the progress line now, so its first update already has a rate (and an ETA).
@@ -130,7 +135,7 @@ async function evaluatePosition(
   const set = drawSamples({
     model: staged.model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
     // Always shared: another process (a worker, a shard, a second user of the store) may draw the same chunks.
-    policy: staged.policy, policyKey: staged.policyKey, share: true,
+    hooks: staged.hooks, hooksKey: staged.hooksKey, share: true,
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
     onStepProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
   });
@@ -140,7 +145,7 @@ async function evaluatePosition(
   const paired = metrics.some((m) => METRICS[m]?.input === 'paired');
   const rows = metrics.length === 0 ? [] : await evaluate(staged.model, {
     metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
-    cacheDir: ctx.store.root, policy: staged.policy, policyKey: staged.policyKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
+    cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
     pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
@@ -157,17 +162,18 @@ async function evaluatePosition(
   let latency: PositionResult['latency'] = null;
   if (ev.latency) {
     const backend = engineInfo()?.backend ?? 'unknown';
-    // With a policy the timed call is the sampler's first step (per-step methods only run at their steps).
-    const inputs = { model: staged.key, policy: staged.policyKey ?? null, backend, batchSize: 16, ...(staged.policy ? { step: canonicalSampler(sampler) } : {}) };
+    // With hooks the timed call is the sampler's first step (per-step methods only run at their steps).
+    const hooked = staged.hooks.length > 0;
+    const inputs = { model: staged.key, policy: staged.hooksKey ?? null, backend, batchSize: 16, ...(hooked || staged.sampler ? { step: canonicalSampler(sampler) } : {}) };
     latency = (
       await ctx.store.produceJson('latency', ctx.store.key('latency', inputs), async () => {
-        const r = await measureLatency(staged.model, { shape, batchSize: 16, policy: staged.policy, stepSampler: sampler });
+        const r = await measureLatency(staged.model, { shape, batchSize: 16, hooks: staged.hooks, stepSampler: sampler });
         return { backend: r.backend, threads: r.threads, batchSize: r.batchSize, msPerCall: r.msPerCall, msPerCallPerSample: r.msPerCallPerSample, peakBytes: r.peakBytes };
       }, inputs)
     ).value;
   }
   return {
-    position, label, modelKey: staged.key, policyKey: staged.policyKey ?? null, sampleKey: set.key, rows, efficiency, latency,
+    position, label, modelKey: staged.key, policyKey: staged.hooksKey ?? null, ...(staged.sampler ? { sampler: samplerLabel(sampler) } : {}), sampleKey: set.key, rows, efficiency, latency,
     secondsPerSample: set.seconds / set.count,
     stages: staged.stages,
   };
@@ -191,7 +197,9 @@ export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, c
       results.push(await evaluatePosition(base, base, 'baseline', 'FP', unit, v, ctx));
     }
     for (let i = 0; i < cell.steps.length; i++) {
-      const next = await applyStep(staged[staged.length - 1], cell.steps[i], i, unit.seed, cell.recipe.sample, ctx.store, ctx.log);
+      const next = await applyStep(staged[staged.length - 1], cell.steps[i], i, {
+        seed: unit.seed, sampler: samplerSettings(cell.recipe.sample), teacher: base.model, data: ctx.data, store: ctx.store, log: ctx.log,
+      });
       staged.push(next);
       const last = i === cell.steps.length - 1;
       const label = cell.steps.slice(0, i + 1).map((s) => s.method.id).join(' → ');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs';
-import { DiffusionMethod, UNet } from '@diffpress/diffusion';
+import { DiffusionMethod, SamplingHook, UNet } from '@diffpress/diffusion';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 
 /**
@@ -78,5 +78,82 @@ export const failingMethod: RegisteredMethod = {
   },
   restore: async () => {
     throw new Error('this method always fails');
+  },
+};
+
+/** Calls of {@link studentMethod}'s `apply`, so tests can see whether a step was recomputed. */
+export const studentApplyCalls = { count: 0 };
+
+/** The 2-step re-noising sampler {@link studentMethod} declares (times of a 1000-step schedule). */
+export const FIXTURE_STUDENT_SAMPLER = { kind: 'renoise', steps: 2, times: [999, 499] };
+
+/**
+ * A distillation-like step that keeps the weights and returns a 2-step re-noising student sampler. It reads no
+ * recipe input, so an ablation over the sampler must not recompute it.
+ */
+export const studentMethod: RegisteredMethod = {
+  id: 'fake-student',
+  family: 'distillation',
+  version: '0.0.1',
+  description: 'test fixture: returns a 2-step re-noising student sampler',
+  config: z.strictObject({}),
+  reads: [],
+  studentSampler: () => FIXTURE_STUDENT_SAMPLER,
+  apply: async () => {
+    studentApplyCalls.count++;
+    return { sampler: FIXTURE_STUDENT_SAMPLER };
+  },
+  restore: async () => ({ sampler: FIXTURE_STUDENT_SAMPLER }),
+};
+
+/**
+ * A DeepCache-like sampling hook (test fixture, not the method): at every `interval`-th step it runs the whole UNet
+ * and caches the deep decoder feature at skip `branch`; at the other steps it runs only the shallow path on the
+ * cached feature. Every network call goes through `c.run`, so per-step layers see the rows' steps.
+ */
+export function toyCacheHook(branch: number, interval: number): SamplingHook {
+  let deep: tf.Tensor | null = null;
+  const drop = (): void => {
+    deep?.dispose();
+    deep = null;
+  };
+  return {
+    name: 'toy-cache',
+    call: (c) => {
+      const unet = c.unet;
+      if (!unet) throw new Error('toy-cache needs a UNet');
+      if (c.stepIndex % interval === 0 || !deep) {
+        return c.run(() => {
+          const temb = unet.timeEmbedding(c.modelTime);
+          const { skips, mid } = unet.encode(c.z, temb);
+          drop();
+          deep = tf.keep(unet.decodeDeep(skips, mid, temb, branch));
+          return unet.decodeShallow(deep, skips, temb, branch);
+        });
+      }
+      const cached = deep;
+      return c.run(() => {
+        const temb = unet.timeEmbedding(c.modelTime);
+        return unet.decodeShallow(cached, unet.encodeShallow(c.z, temb, branch), temb, branch);
+      });
+    },
+    endSample: drop,
+  };
+}
+
+/** A sampling-time step contributing {@link toyCacheHook}. */
+export const toyCacheMethod: RegisteredMethod = {
+  id: 'toy-cache',
+  family: 'encoder-propagation',
+  version: '0.0.1',
+  description: 'test fixture: caches the deep decoder feature between full steps',
+  config: z.strictObject({ branch: z.number().int().min(0).default(1), interval: z.number().int().min(1).default(2) }),
+  apply: async (_ctx, config) => {
+    const { branch, interval } = config as { branch: number; interval: number };
+    return { hook: toyCacheHook(branch, interval) };
+  },
+  restore: async (_ctx, config) => {
+    const { branch, interval } = config as { branch: number; interval: number };
+    return { hook: toyCacheHook(branch, interval) };
   },
 };

@@ -1,0 +1,86 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { z } from 'zod';
+import { initEngine } from '@diffpress/core';
+import { loadDiffusionModel, shippedModelsDir } from '@diffpress/diffusion';
+import { moduleDigest, sampleSetKey, samplerLabel } from '@diffpress/eval';
+import { MethodRegistry, RegisteredMethod } from '../registry/registry';
+import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
+import { ArtifactStore } from '../store/store';
+import { FIXTURE_STUDENT_SAMPLER, studentApplyCalls, studentMethod } from '../testing/fixture-methods';
+import { memoryLog } from './progress';
+import { runRecipe } from './runner';
+
+/** Reads the sampler although it does not declare it: the runner must refuse (the step would be keyed wrongly). */
+const sneaky: RegisteredMethod = {
+  id: 'sneaky', family: 'distillation', version: '0.0.1', description: 'reads an undeclared input', config: z.strictObject({}), reads: [],
+  apply: async (ctx) => ({ state: ctx.sampler.steps }),
+  restore: async () => ({}),
+};
+
+const registry = new MethodRegistry().register(studentMethod, sneaky);
+
+function recipe(text: string): ValidatedRecipe {
+  const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
+  if (!result) throw new Error(problems.map((p) => p.message).join('\n'));
+  return result;
+}
+
+const STUDENT = `name: student
+model: unet-mnist-s-eps
+sample: { kind: ddim, steps: 2, batchSize: 8 }
+pipeline: [{ method: fake-student }]
+eval: { samples: 4, metrics: [class-entropy], grid: 0, latency: false, floor: false }
+ablation:
+  axes:
+    - path: sample.clipDenoised
+      values: [true, false]
+`;
+
+describe('student samplers and step keys', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-student-'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a student sampler returned by a step is used at later positions and in their sample key; a sampling-only axis reuses the step', async () => {
+    const store = new ArtifactStore(path.join(tmp, 'store'));
+    studentApplyCalls.count = 0;
+    const summary = await runRecipe(recipe(STUDENT), { store, log: memoryLog() });
+    expect(summary.failed).toEqual([]);
+    // Two cells differ only in a sampler field: the step reads no recipe input, so it was applied once.
+    expect(studentApplyCalls.count).toBe(1);
+    const model = loadDiffusionModel(path.join(shippedModelsDir(), 'unet-mnist-s-eps', 'model.safetensors'));
+    const digest = moduleDigest(model.unet);
+    for (const unit of summary.results) {
+      const [baseline, final] = unit.positions;
+      const clip = unit.params['sample.clipDenoised'] as boolean;
+      expect(baseline.sampleKey).toBe(sampleSetKey(digest, model, { kind: 'ddim', steps: 2, clipDenoised: clip }, 0, [28, 28, 1]));
+      expect(baseline.sampler).toBeUndefined();
+      // The student position is sampled (and keyed) with the student's sampler, whatever the recipe's says.
+      expect(final.sampleKey).toBe(sampleSetKey(digest, model, FIXTURE_STUDENT_SAMPLER, 0, [28, 28, 1]));
+      expect(final.sampler).toBe(samplerLabel(FIXTURE_STUDENT_SAMPLER));
+      expect(final.rows[0].sampler).toBe(samplerLabel(FIXTURE_STUDENT_SAMPLER));
+    }
+    expect(summary.results[0].positions[1].modelKey).toBe(summary.results[1].positions[1].modelKey);
+    model.unet.dispose();
+  }, 180_000);
+
+  it('validation rejects a recipe sampler whose step count conflicts with a declared student', () => {
+    const { result, problems } = validateRecipeText(STUDENT.replace('steps: 2', 'steps: 8'), 'test.yaml', { registry });
+    expect(result).toBeUndefined();
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      `sample.steps: pipeline[0] fake-student samples its student with its own 2-step sampler (${samplerLabel(FIXTURE_STUDENT_SAMPLER)}), but sample.steps is 8: set sample.steps to 2 so the positions before it are sampled at the same step count`,
+    ]);
+  });
+
+  it('a step that reads an input it does not declare fails with a message naming it', async () => {
+    const store = new ArtifactStore(path.join(tmp, 'sneaky'));
+    const text = `name: sneaky\nmodel: unet-mnist-s-eps\nsample: { kind: ddim, steps: 2 }\npipeline: [{ method: sneaky }]\neval: { samples: 2, metrics: [class-entropy], positions: [final], grid: 0, latency: false, floor: false }\n`;
+    const summary = await runRecipe(recipe(text), { store, log: memoryLog() });
+    expect(summary.failed.map((f) => f.error)).toEqual(["sneaky reads ctx.sampler but does not list 'sampler' in its reads; declare it so the step is keyed on it"]);
+  }, 120_000);
+});
