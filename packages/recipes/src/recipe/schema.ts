@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PREDICTIONS, Prediction, SamplerConfig, UNetConfig, unetPresets } from '@diffpress/diffusion';
+import { PREDICTIONS, Prediction, SAMPLERS, SamplerConfig, UNetConfig, unetPresets } from '@diffpress/diffusion';
 import { METRICS } from '@diffpress/eval';
 
 // The zod schemas below are the single declaration of a recipe's shape: the exported types are derived from them
@@ -13,8 +13,13 @@ import { METRICS } from '@diffpress/eval';
  * @internal
  */
 export const samplerSchema = z.strictObject({
-  /** Sampler: ddim (deterministic at eta 0) or ddpm (ancestral). */
-  kind: z.enum(['ddim', 'ddpm']).default('ddim').describe('sampler: ddim (deterministic at eta 0) or ddpm (ancestral)'),
+  /** A registered sampler kind: ddim (deterministic at eta 0), ddpm (ancestral), renoise (k-step re-noising), or one a package registered. */
+  kind: z
+    .string()
+    // Checked against the registry at parse time, so samplers that packages register (students' own) are accepted.
+    .refine((k) => SAMPLERS.has(k), { error: (issue) => `unknown sampler '${String(issue.input)}' (registered: ${[...SAMPLERS.keys()].join(', ')})` })
+    .default('ddim')
+    .describe('registered sampler kind: ddim (deterministic at eta 0), ddpm (ancestral), renoise (k-step re-noising, for students), or one a package registered'),
   /** Model calls per sample. */
   steps: z.number().int().min(1).max(100_000).describe('model calls per sample'),
   /** DDIM stochasticity (0 = deterministic). */
@@ -29,7 +34,7 @@ export const samplerSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(1024).default(64).describe('samples per model call (memory, not results)'),
 });
 
-/** The sampler section: `kind` (`ddim` or `ddpm`), `steps`, options, and the batch size of the model calls. */
+/** The sampler section: a registered `kind` (`ddim`, `ddpm`, `renoise`, …), `steps`, options, and the batch size of the model calls. */
 export type RecipeSampler = z.output<typeof samplerSchema>;
 
 const positiveInt = z.number().int().min(1);

@@ -70,7 +70,7 @@ describe('validateRecipeText', () => {
     ['bad YAML', GOOD.replace('  kind: ddim', ' kind: ddim'), 'r.yaml:9:8: invalid YAML: Nested mappings are not allowed in compact mappings'],
     ['empty pipeline', GOOD.replace(/pipeline:\n( {2}.*\n)+/, 'pipeline: []\n'), 'r.yaml:3:1: pipeline: expected at least 1 entry, found an empty list (omit pipeline to evaluate the base model alone)'],
     ['negative steps', GOOD.replace('steps: 20', 'steps: -20'), 'r.yaml:10:10: sample.steps: expected a number ≥ 1, found -20'],
-    ['unknown sampler', GOOD.replace('kind: ddim', 'kind: dpm'), "r.yaml:9:9: sample.kind: expected one of ddim, ddpm, found 'dpm'"],
+    ['unknown sampler', GOOD.replace('kind: ddim', 'kind: dpm'), "r.yaml:9:9: sample.kind: unknown sampler 'dpm' (registered: ddim, ddpm, renoise)"],
     ['unknown metric', GOOD.replace('[fd, kid]', '[fd, fid]'), "r.yaml:13:17: eval.metrics[1]: expected one of"],
     ['an axis path that does not exist', `${GOOD}ablation:\n  axes:\n    - path: sample.stesp\n      values: [10, 20]\n`, "r.yaml:16:13: ablation.axes[0].path: 'sample.stesp' is not a path of this recipe — did you mean 'sample.steps'?"],
     ['an axis into a method config key that does not exist', `${GOOD}ablation:\n  axes:\n    - path: pipeline[1].config.bitz\n      values: [2, 4]\n`, "ablation.axes[0].path: 'pipeline[1].config.bitz' is not a path of this recipe — did you mean 'pipeline[1].config.bits'?"],

@@ -75,7 +75,7 @@ export function resultsCsv(summary: RunSummary): string {
     for (const p of u.positions) {
       for (const r of p.rows) {
         line([
-          ...axes.map((a) => u.params[a]), u.seed, p.position, p.label, u.sampler, u.samples, r.metric, r.value, r.stderr,
+          ...axes.map((a) => u.params[a]), u.seed, p.position, p.label, p.sampler ?? u.sampler, u.samples, r.metric, r.value, r.stderr,
           p.efficiency.paper.sizeMiB, p.efficiency.paper.ops / 1e6, p.latency?.msPerCallPerSample, p.secondsPerSample, r.modelDigest, r.featureNet?.id, r.recipeHash,
         ]);
       }

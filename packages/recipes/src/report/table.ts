@@ -149,7 +149,8 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
     const fp = first.position === 'baseline';
     rows.push({
       kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams(unit.params, pipelineAxes) : unit.params,
-      sampler: unit.sampler, samples: unit.samples, values, sampleKey: first.sampleKey, steps: unit.steps,
+      // A student position is sampled with the student's own sampler, not the unit's.
+      sampler: first.sampler ?? unit.sampler, samples: unit.samples, values, sampleKey: first.sampleKey, steps: first.steps ?? unit.steps,
     });
   }
   rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'fp' ? -1 : 1));

@@ -7,6 +7,7 @@ import { loadDiffusionModel, shippedModelsDir } from '@diffpress/diffusion';
 import { moduleDigest, sampleSetKey, samplerLabel } from '@diffpress/eval';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
+import { buildTable } from '../report/table';
 import { ArtifactStore } from '../store/store';
 import { FIXTURE_STUDENT_SAMPLER, studentApplyCalls, studentMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
@@ -66,6 +67,11 @@ describe('student samplers and step keys', () => {
       expect(final.rows[0].sampler).toBe(samplerLabel(FIXTURE_STUDENT_SAMPLER));
     }
     expect(summary.results[0].positions[1].modelKey).toBe(summary.results[1].positions[1].modelKey);
+    // The report names each row's own sampler and steps.
+    const table = buildTable(summary);
+    const student = table.rows.filter((r) => r.kind === 'compressed');
+    expect(student.map((r) => [r.sampler, r.steps])).toEqual([[samplerLabel(FIXTURE_STUDENT_SAMPLER), 2], [samplerLabel(FIXTURE_STUDENT_SAMPLER), 2]]);
+    expect(table.rows.filter((r) => r.kind === 'fp').map((r) => r.sampler)).toEqual(['ddim-2', 'ddim-2-noclip']);
     model.unet.dispose();
   }, 180_000);
 

@@ -40,6 +40,8 @@ export interface PositionResult {
   policyKey: string | null;
   /** Sampler label of this position when a step returned a student sampler (absent: the unit's sampler). */
   sampler?: string;
+  /** Sampler steps of this position when a step returned a student sampler (absent: the unit's). */
+  steps?: number;
   /** Key of the sample set (grids read it back). */
   sampleKey: string;
   /** Metric rows (evaluation spec §1). */
@@ -173,7 +175,7 @@ async function evaluatePosition(
     ).value;
   }
   return {
-    position, label, modelKey: staged.key, policyKey: staged.hooksKey ?? null, ...(staged.sampler ? { sampler: samplerLabel(sampler) } : {}), sampleKey: set.key, rows, efficiency, latency,
+    position, label, modelKey: staged.key, policyKey: staged.hooksKey ?? null, ...(staged.sampler ? { sampler: samplerLabel(sampler), steps: sampler.steps } : {}), sampleKey: set.key, rows, efficiency, latency,
     secondsPerSample: set.seconds / set.count,
     stages: staged.stages,
   };
