@@ -9,7 +9,7 @@ import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
 import { buildTable } from '../report/table';
 import { ArtifactStore } from '../store/store';
-import { FIXTURE_STUDENT_SAMPLER, studentApplyCalls, studentMethod } from '../testing/fixture-methods';
+import { FIXTURE_STUDENT_SAMPLER, scaleOutMethod, studentApplyCalls, studentMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
 import { runRecipe } from './runner';
 
@@ -20,7 +20,21 @@ const sneaky: RegisteredMethod = {
   restore: async () => ({}),
 };
 
-const registry = new MethodRegistry().register(studentMethod, sneaky);
+/** What a training-like step saw of its context. */
+const seen: Array<{ dataSize: number; shape: number[]; teacher: string; parentIsTeacher: boolean; checkpoints: string }> = [];
+
+/** Reads the recipe's data and the teacher, as QAT and distillation do. */
+const trainLike: RegisteredMethod = {
+  id: 'fake-train', family: 'distillation', version: '0.0.1', description: 'reads data and teacher', config: z.strictObject({}), reads: ['data'],
+  apply: async (ctx) => {
+    seen.push({ dataSize: ctx.data.size, shape: [...ctx.data.sampleShape], teacher: ctx.teacher.id, parentIsTeacher: ctx.teacher.unet === ctx.model.unet, checkpoints: ctx.checkpoints.dir });
+    ctx.progress(1, 1);
+    return {};
+  },
+  restore: async () => ({}),
+};
+
+const registry = new MethodRegistry().register(studentMethod, sneaky, trainLike, scaleOutMethod);
 
 function recipe(text: string): ValidatedRecipe {
   const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
@@ -88,5 +102,19 @@ describe('student samplers and step keys', () => {
     const text = `name: sneaky\nmodel: unet-mnist-s-eps\nsample: { kind: ddim, steps: 2 }\npipeline: [{ method: sneaky }]\neval: { samples: 2, metrics: [class-entropy], positions: [final], grid: 0, latency: false, floor: false }\n`;
     const summary = await runRecipe(recipe(text), { store, log: memoryLog() });
     expect(summary.failed.map((f) => f.error)).toEqual(["sneaky reads ctx.sampler but does not list 'sampler' in its reads; declare it so the step is keyed on it"]);
+  }, 120_000);
+
+  it('a training step gets the recipe’s training split, the FP base model as its frozen teacher, progress and a checkpoint folder', async () => {
+    const store = new ArtifactStore(path.join(tmp, 'train'));
+    const log = memoryLog();
+    const text = `name: train\nmodel: unet-mnist-s-eps\nsample: { kind: ddim, steps: 2 }\npipeline: [{ method: scale-out }, { method: fake-train }]\neval: { samples: 2, metrics: [class-entropy], positions: [final], grid: 0, latency: false, floor: false }\n`;
+    seen.length = 0;
+    const summary = await runRecipe(recipe(text), { store, log });
+    expect(summary.failed).toEqual([]);
+    expect(seen).toHaveLength(1);
+    // MNIST as shipped: 8000 training digits; the teacher is the base model, not the scaled parent.
+    expect(seen[0]).toMatchObject({ dataSize: 8000, shape: [28, 28, 1], teacher: 'unet-mnist-s-eps', parentIsTeacher: false });
+    expect(seen[0].checkpoints.startsWith(path.join(store.root, 'work', 'model'))).toBe(true);
+    expect(log.lines.some((l) => l.includes('pipeline[1] fake-train') && l.includes('1/1'))).toBe(true);
   }, 120_000);
 });
