@@ -174,8 +174,8 @@ ${TAIL}`);
     expect(run.stderr.trim().split('\n')).toEqual(lines.slice(0, 3));
     expect(run.stdout).toBe('');
 
-    // Validation reads headers only; an image that cannot be decoded stops the run when the data is loaded, before
-    // any unit, with one line and no help text.
+    // Validation reads headers only; an image that cannot be decoded stops the whole run when the data is first
+    // loaded (here by the training stage of the first unit), with one line and no help text.
     writePngFolder(path.join(tmp, 'broken'), 3, 8);
     const broken = path.join(tmp, 'broken', 'img-002.png');
     fs.writeFileSync(broken, Buffer.concat([fs.readFileSync(broken).subarray(0, 40), Buffer.alloc(10)]));

@@ -110,6 +110,12 @@ describe('evaluate', () => {
     expect(pick(b, 'sample-psnr')).toBeCloseTo(10 * Math.log10(4 / pick(b, 'sample-mse')), 9);
     expect(b[0]).toMatchObject({ subject: 'shifted', sampler: 'ddim-5', samples: 8 });
     expect(b[0].modelDigest).toMatch(/^[0-9a-f]{64}$/);
+    // Paired metrics need no reference data, only the sample shape: the same values without loading any.
+    const { reference: _unused, ...withoutData } = opts;
+    const c = await evaluate(shifted, { ...withoutData, shape: [2] });
+    expect(c.map((r) => [r.metric, r.value])).toEqual(b.map((r) => [r.metric, r.value]));
+    await expect(evaluate(shifted, withoutData)).rejects.toThrow('give options.reference or options.shape');
+    await expect(evaluate(shifted, { ...withoutData, shape: [2], metrics: ['sample-mse', 'kid'] })).rejects.toThrow('metrics kid compare against reference data: give options.reference');
   });
 
   it('refuses unknown metrics (naming the nearest) and impossible sample counts before doing work', async () => {

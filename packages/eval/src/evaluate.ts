@@ -40,8 +40,13 @@ export interface EvaluateOptions {
   seed: number;
   /** Sampler (required for model subjects). */
   sampler?: SamplerConfig;
-  /** Reference data (e.g. `loadMnist({ split: 'train' })`); feature metrics embed it once and cache it. */
-  reference: ArrayDataset;
+  /**
+   * Reference data (e.g. `loadMnist({ split: 'train' })`); feature metrics embed it once and cache it, point metrics
+   * compare against it. Paired metrics need none: give `shape` instead and leave a large split unloaded.
+   */
+  reference?: ArrayDataset;
+  /** Shape of one sample (default: the reference's); required without a reference. */
+  shape?: readonly number[];
   /** Feature network: an id/path for {@link loadFeatureNetwork} or a loaded one (default the shipped MNIST classifier). */
   featureNet?: string | FeatureNetwork;
   /** The FP model for the paired metrics (`eps-mse`, `sample-mse`, `sample-psnr`). */
@@ -208,7 +213,13 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   const { seed } = options;
   const log = options.log;
   if (!Number.isInteger(options.samples) || options.samples < 1) throw new RangeError(`evaluate: samples must be a positive integer, got ${options.samples}`);
-  const shape = [...options.reference.sampleShape];
+  const shape = [...(options.shape ?? options.reference?.sampleShape ?? [])];
+  if (shape.length === 0) throw new Error('evaluate: give options.reference or options.shape (the shape of one sample)');
+  const needing = entries.filter((m) => m.input !== 'paired').map((m) => m.name);
+  if (!options.reference && needing.length > 0) throw new Error(`evaluate: metrics ${needing.join(', ')} compare against reference data: give options.reference`);
+  if (options.reference && options.shape && options.reference.sampleShape.join('x') !== shape.join('x')) {
+    throw new Error(`evaluate: options.shape [${shape.join(', ')}] differs from the reference's samples [${options.reference.sampleShape.join(', ')}]`);
+  }
   const per = shape.reduce((a, b) => a * b, 1);
 
   // 1. The samples.
@@ -240,7 +251,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   } else if (isDataset(subject)) {
     const ds = subject.dataset;
     if (options.samples > ds.size) throw new RangeError(`evaluate: ${options.samples} samples asked of ${ds.name}, which has ${ds.size}`);
-    if (ds.sampleShape.join('x') !== shape.join('x')) throw new Error(`evaluate: ${ds.name} has samples [${ds.sampleShape.join(', ')}], the reference [${shape.join(', ')}]`);
+    if (ds.sampleShape.join('x') !== shape.join('x')) throw new Error(`evaluate: ${ds.name} has samples [${ds.sampleShape.join(', ')}], the evaluation [${shape.join(', ')}]`);
     // A seeded subset, not the first rows: splits can be ordered by class (the MNIST test split is).
     data = options.samples === ds.size ? ds.data : subset(ds, seededSubset(ds.size, options.samples, seed, 'eval/dataset-subject')).data;
     subjectName = options.samples === ds.size ? ds.name : `${ds.name} (seeded subset)`;
@@ -280,14 +291,15 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   if (featureSpace.length > 0) {
     const t0 = performance.now();
     const net = await resolveFeatureNet(options.featureNet);
-    const ref = memoReference(options.reference, net, options.cacheDir, log);
+    const refData = options.reference as ArrayDataset;
+    const ref = memoReference(refData, net, options.cacheDir, log);
     const emb = embedImages(net, data, shape);
     const probsMetric = featureSpace.find((m) => m.input === 'probs');
     if (probsMetric && !emb.probs) throw new Error(`evaluate: metric '${probsMetric.name}' needs class probabilities, and feature network ${net.id} gives none`);
     const featureNet = { id: net.id, digest: net.digest };
     const label = (name: string): string => `${name}-${net.id}`;
     report(featureSpace, {
-      features: { inputs: { samples: emb.features, reference: ref, seed }, label, reference: { dataset: options.reference.name, samples: ref.features.n }, featureNet },
+      features: { inputs: { samples: emb.features, reference: ref, seed }, label, reference: { dataset: refData.name, samples: ref.features.n }, featureNet },
       probs: emb.probs && { inputs: { probs: emb.probs }, label, reference: null, featureNet },
     }, t0);
   }
@@ -314,7 +326,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   const points = wanted('points');
   if (points.length > 0) {
     if (per > 16) throw new Error(`evaluate: point metrics are for low-dimensional data; samples have ${per} values`);
-    const ds = options.reference;
+    const ds = options.reference as ArrayDataset;
     const inputs: PointsInputs = { samples: { data, n, dim: per }, reference: { data: ds.data, n: ds.size, dim: per }, labels: ds.labels, referenceName: ds.name, seed };
     report(points, { points: { inputs, label: (name) => name, reference: { dataset: ds.name, samples: ds.size }, featureNet: null } }, performance.now());
   }

@@ -115,7 +115,7 @@ export function recipeDataProblem(data: RecipeData, baseDir: string): string | u
  * @param data - The recipe's data section.
  * @param split - Which split.
  * @param baseDir - Folder relative paths are resolved against (the recipe file's).
- * @throws Error naming the file or folder when the data cannot be read.
+ * @throws RecipeDataError naming the file or folder when the data cannot be read.
  *
  * @example
  * ```ts
@@ -124,15 +124,31 @@ export function recipeDataProblem(data: RecipeData, baseDir: string): string | u
  * ```
  */
 export function loadRecipeData(data: RecipeData, split: DataSplit, baseDir: string): ArrayDataset {
-  let ds: ArrayDataset;
-  if (data.dataset === 'mnist') ds = loadMnist({ split });
-  else if (hasOwnSplits(data, baseDir)) ds = loadCifar10Binary(sourcePath(data, baseDir), { split });
-  else {
-    const p = sourcePath(data, baseDir);
-    const all = data.dataset === 'cifar10' ? loadCifar10Binary(p) : loadPngFolder(p, { channels: data.channels });
-    ds = splitDataset(all, split, heldOut(data));
+  try {
+    let ds: ArrayDataset;
+    if (data.dataset === 'mnist') ds = loadMnist({ split });
+    else if (hasOwnSplits(data, baseDir)) ds = loadCifar10Binary(sourcePath(data, baseDir), { split });
+    else {
+      const p = sourcePath(data, baseDir);
+      const all = data.dataset === 'cifar10' ? loadCifar10Binary(p) : loadPngFolder(p, { channels: data.channels });
+      ds = splitDataset(all, split, heldOut(data));
+    }
+    return transformImages(ds, { size: data.size, channels: data.channels });
+  } catch (err) {
+    throw new RecipeDataError((err as Error).message);
   }
-  return transformImages(ds, { size: data.size, channels: data.channels });
+}
+
+/**
+ * The recipe's data could not be loaded (an image that does not decode: validation reads headers only). Every unit
+ * of the run shares the data, so the runner stops at the first one instead of failing each unit in turn.
+ */
+export class RecipeDataError extends Error {
+  /** @param message - What could not be read, naming the file. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecipeDataError';
+  }
 }
 
 /** Whether the data is what every shipped model trained on: MNIST as it is (its identity is its name). */

@@ -1,9 +1,10 @@
 import { ChildProcess, fork } from 'child_process';
 import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
+import { ArrayDataset } from '@diffpress/diffusion';
 import { FeatureNetwork, ResultRow, evaluate, libraryVersion, loadFeatureNetwork } from '@diffpress/eval';
 import { RunUnit, Shard, runUnits, shardUnits } from '../ablation/expand';
-import { floorSplit, isShippedData, loadRecipeData, recipeDataKey, trainingSplit } from '../recipe/data';
+import { RecipeDataError, floorSplit, isShippedData, loadRecipeData, recipeDataKey, recipeDataShape, trainingSplit } from '../recipe/data';
 import { featureMetrics, needsFeatureNet, recipeFeatureNet } from '../recipe/inputs';
 import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
@@ -85,18 +86,23 @@ export function finishedUnits(v: ValidatedRecipe, units: readonly RunUnit<Resolv
 }
 
 /**
- * What the units of a run share: the reference split (also the sample shape of evaluation), the feature network
- * (only when some cell asks for a metric that needs one, and checked against the data's shape), and the training
- * data a step may read.
+ * What the units of a run share: the reference split (loaded on first use: a run of paired metrics only never
+ * reads a large training split), the sample shape, the feature network (only when some cell asks for a metric that
+ * needs one, and checked against the data's shape), and the training data a step may read.
  */
 async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog): Promise<UnitContext> {
   const { data } = v.recipe;
-  const reference = loadRecipeData(data, data.reference, v.baseDir);
+  let reference: ArrayDataset | undefined;
+  const shape = recipeDataShape(data, v.baseDir);
   const featureNet = v.cells.some((c) => needsFeatureNet(c.recipe.eval.metrics))
-    ? await loadFeatureNetwork(recipeFeatureNet(v.recipe.eval.featureNet, v.baseDir), reference.sampleShape)
+    ? await loadFeatureNetwork(recipeFeatureNet(v.recipe.eval.featureNet, v.baseDir), shape)
     : undefined;
   const split = trainingSplit(data);
-  return { store, log, reference, featureNet, data: { key: recipeDataKey(data, split, v.baseDir), load: () => loadRecipeData(data, split, v.baseDir) } };
+  return {
+    store, log, shape, featureNet,
+    reference: () => (reference ??= loadRecipeData(data, data.reference, v.baseDir)),
+    data: { key: recipeDataKey(data, split, v.baseDir), load: () => loadRecipeData(data, split, v.baseDir) },
+  };
 }
 
 /** The floor row of one seed: the held-out split against the reference split, under the feature metrics. */
@@ -114,7 +120,7 @@ async function floorRows(v: ValidatedRecipe, ctx: UnitContext, featureNet: Featu
     async () => {
       const heldOut = loadRecipeData(data, split, v.baseDir);
       if (n > heldOut.size) return [];
-      return evaluate({ dataset: heldOut }, { metrics, samples: n, seed, reference: ctx.reference, featureNet, cacheDir: ctx.store.root, recipeHash: v.hash });
+      return evaluate({ dataset: heldOut }, { metrics, samples: n, seed, reference: ctx.reference(), featureNet, cacheDir: ctx.store.root, recipeHash: v.hash });
     },
     inputs,
   );
@@ -187,6 +193,8 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
       if (!reused || !before[i]) computed++;
       log.line(`${what}: ${before[i] ? 'reused from the store' : reused ? 'finished by a worker' : 'done'}`);
     } catch (err) {
+      // Unreadable data fails every unit alike: stop the run with it rather than fail each unit in turn.
+      if (err instanceof RecipeDataError) throw err;
       failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: (err as Error).message });
       log.line(`${what}: FAILED — ${(err as Error).message}`);
     }
@@ -229,6 +237,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
       const { reused } = await runUnit(v, unit, ctx);
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: ${reused ? 'already finished' : 'done'}`);
     } catch (err) {
+      if (err instanceof RecipeDataError) throw err;
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
     }
   }

@@ -92,8 +92,10 @@ export interface UnitContext {
   store: ArtifactStore;
   /** Run log. */
   log: RunLog;
-  /** Reference split of the feature metrics. */
-  reference: ArrayDataset;
+  /** Reference split of the feature metrics, loaded on first use (paired-only runs never load it). */
+  reference: () => ArrayDataset;
+  /** Shape of one sample of the data, as the models see it. */
+  shape: readonly number[];
   /** Feature network (absent when no metric of the run needs one). */
   featureNet?: FeatureNetwork;
   /** The recipe's training data, for steps that read it. */
@@ -130,7 +132,7 @@ async function evaluatePosition(
   const { cell } = unit;
   const { eval: ev } = cell.recipe;
   const sampler = positionSampler(staged, samplerSettings(cell.recipe.sample));
-  const shape = [...ctx.reference.sampleShape];
+  const shape = [...ctx.shape];
   const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}`;
   // Start the clock of the progress line now, so its first update already has a rate (and an ETA).
   ctx.log.progress(task, 0, ev.samples, 'samples');
@@ -145,8 +147,9 @@ async function evaluatePosition(
   // left out of its row instead of spending two sampling passes on it.
   const metrics = staged === base ? ev.metrics.filter((m) => METRICS[m]?.input !== 'paired') : ev.metrics;
   const paired = metrics.some((m) => METRICS[m]?.input === 'paired');
+  const needsReference = metrics.some((m) => METRICS[m]?.input !== 'paired');
   const rows = metrics.length === 0 ? [] : await evaluate(staged.model, {
-    metrics, samples: ev.samples, seed: unit.seed, sampler, reference: ctx.reference, featureNet: ctx.featureNet,
+    metrics, samples: ev.samples, seed: unit.seed, sampler, shape, reference: needsReference ? ctx.reference() : undefined, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
     pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
   });
