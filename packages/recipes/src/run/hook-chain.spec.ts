@@ -6,8 +6,9 @@ import { initEngine } from '@diffpress/core';
 import { PipelineModel, SamplingHook, loadDiffusionModel, sample, shippedModelsDir, tinyStageContext } from '@diffpress/diffusion';
 import { jsonDigest, readCachedSamples } from '@diffpress/eval';
 import { builtinRegistry } from '../registry/registry';
-import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
+import { ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
+import { validRecipe } from '../testing/valid-recipe';
 import { toyCacheHook, toyCacheMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
 import { runRecipe } from './runner';
@@ -29,9 +30,7 @@ eval: { samples: 4, metrics: [class-entropy], positions: [after:0, final], grid:
 `;
 
 function recipe(text: string): ValidatedRecipe {
-  const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
-  if (!result) throw new Error(problems.map((p) => p.message).join('\n'));
-  return result;
+  return validRecipe(text, registry);
 }
 
 describe('sampling hooks chain across pipeline steps', () => {

@@ -8,8 +8,9 @@ import { mergeResults } from '../report/merge';
 import { rowCells } from '../report/markdown';
 import { ReportTable, buildTable } from '../report/table';
 import { writeReport } from '../report/write';
-import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
+import { ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
+import { validRecipe } from '../testing/valid-recipe';
 import { failingMethod, scaleOutMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
 import { RunSummary, finishedUnits, planUnits, runRecipe } from './runner';
@@ -27,9 +28,7 @@ ablation:
 `;
 
 function recipe(text: string): ValidatedRecipe {
-  const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
-  if (!result) throw new Error(problems.map((p) => p.message).join('\n'));
-  return result;
+  return validRecipe(text, registry);
 }
 
 /** The quality columns of a table, as printed (timing columns are measurements and differ between runs). */

@@ -9,6 +9,7 @@ import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { ValidatedRecipe, validateRecipeText } from '../recipe/validate';
 import { buildTable } from '../report/table';
 import { ArtifactStore } from '../store/store';
+import { validRecipe } from '../testing/valid-recipe';
 import { FIXTURE_STUDENT_SAMPLER, scaleOutMethod, studentApplyCalls, studentMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
 import { runRecipe } from './runner';
@@ -37,9 +38,7 @@ const trainLike: RegisteredMethod = {
 const registry = new MethodRegistry().register(studentMethod, sneaky, trainLike, scaleOutMethod);
 
 function recipe(text: string): ValidatedRecipe {
-  const { result, problems } = validateRecipeText(text, 'test.yaml', { registry });
-  if (!result) throw new Error(problems.map((p) => p.message).join('\n'));
-  return result;
+  return validRecipe(text, registry);
 }
 
 const STUDENT = `name: student
