@@ -48,17 +48,17 @@ export function callRowSteps(steps: QuantizerSteps): number[] {
 }
 
 /**
- * The step of every entry of a tensor's leading axis, given the steps of the call's `n` rows: the leading axis is
- * either the rows themselves or `n·k` entries, `k` consecutive ones per row (heads merged into the batch,
- * PyTorch's `(b h)` layout).
+ * The step of every entry of a tensor's leading axis, given the steps of the call's `n` rows: the leading axis must
+ * be the rows themselves (every layer of the UNet keeps the batch first; attention splits heads after it).
  *
- * @throws Error when the leading size is not a multiple of the number of rows.
+ * @throws Error when the leading size is not the number of rows (a hook that changed the rows of a call without
+ *   giving their steps, or a layer that merged another axis into the batch).
  */
 export function leadingSteps(rowSteps: readonly number[], leading: number): number[] {
-  const n = rowSteps.length;
-  if (n === 0 || leading % n !== 0) throw new Error(`${FSC}: a tensor with leading size ${leading} in a call of ${n} rows (expected a multiple of ${n})`);
-  const k = leading / n;
-  return Array.from({ length: leading }, (_, i) => rowSteps[Math.floor(i / k)]);
+  if (leading !== rowSteps.length) {
+    throw new Error(`${FSC}: a tensor with leading size ${leading} in a call whose rows have ${rowSteps.length} steps (a hook that changes the rows of a call must give their steps)`);
+  }
+  return [...rowSteps];
 }
 
 /**

@@ -54,12 +54,20 @@ export interface ModelCallFields extends Omit<ModelCall, 'unet' | 'rowSteps' | '
  *
  * @example
  * ```ts
- * // In a hook: pass the call on with other noisy samples.
+ * // In a hook: pass the call on with other noisy samples (same rows).
  * return next(modelCall({ ...c, z: shifted }));
+ * // With other rows, say their times and steps too.
+ * return next(modelCall({ ...c, z: tiled, modelTime: tiledTimes, rowSteps: tiledSteps }));
  * ```
+ * @throws Error when `rowSteps` or `modelTime` do not have one entry per row of `z`.
  */
 export function modelCall(fields: ModelCallFields): ModelCall {
-  const rowSteps = fields.rowSteps ?? new Array<number>(fields.z.shape[0]).fill(fields.stepIndex);
+  const n = fields.z.shape[0];
+  const rowSteps = fields.rowSteps ?? new Array<number>(n).fill(fields.stepIndex);
+  // A call rebuilt with other rows (a tiled batch) must say their steps: per-step layers would otherwise misread them.
+  if (rowSteps.length !== n || fields.modelTime.shape[0] !== n) {
+    throw new Error(`modelCall: z has ${n} rows but rowSteps ${rowSteps.length} and modelTime ${fields.modelTime.shape[0]}; give rowSteps and modelTime for the rows of z`);
+  }
   return {
     ...fields,
     unet: fields.model instanceof UNet ? fields.model : null,

@@ -282,6 +282,10 @@ describe('sampling hooks', () => {
     composeHooks([probe], inner)(call);
     expect(seenSteps).toEqual([[7, 8], undefined, [1, 1]]);
     expect(call.unet).toBeNull();
+    // A call rebuilt with other rows must give their steps and times.
+    const tiled = tf.zeros([4, 2, 2, 1]);
+    expect(() => modelCall({ ...call, z: tiled })).toThrow('z has 4 rows but rowSteps 2 and modelTime 2');
+    expect(modelCall({ ...call, z: tiled, modelTime: tf.fill([4], 500), rowSteps: [1, 1, 2, 2] }).rowSteps).toEqual([1, 1, 2, 2]);
   });
 
   it('the renoise sampler re-noises x̂ to the next explicit time with the step’s seeded noise', () => {

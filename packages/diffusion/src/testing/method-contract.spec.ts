@@ -68,7 +68,35 @@ describe('checkMethodContract', () => {
       apply: async () => ({ hook: stale() }),
       restore: async () => ({ hook: stale() }),
     };
-    await expect(checkMethodContract(staleMethod)).rejects.toThrow(/does not give the hand-composed output \(chaining\)/);
+    await expect(checkMethodContract(staleMethod)).rejects.toThrow(/does not give its output alone \(chaining: it must act on the call it is given\)/);
+  });
+
+  it('passes a hook that injects prior noise before steps and caches between calls (chaining)', async () => {
+    // Faster Diffusion's shape: beforeStep adds a multiple of z_T, call reuses the network output of even steps.
+    const injecting = (): SamplingHook => {
+      let kept: tf.Tensor | null = null;
+      return {
+        name: 'inject-and-cache',
+        beforeStep: (e) => (e.stepIndex >= 2 ? tf.add(e.z, tf.mul(e.zT, 0.003)) : undefined),
+        call: (c, next) => {
+          if (c.stepIndex % 2 === 0 || !kept) {
+            kept?.dispose();
+            kept = tf.keep(next(c));
+          }
+          return tf.clone(kept);
+        },
+        endSample: () => {
+          kept?.dispose();
+          kept = null;
+        },
+      };
+    };
+    const fd: DiffusionMethod<Record<string, never>> = {
+      id: 'inject', family: 'encoder-propagation', version: '1', description: 'prior noise and a cache', config: z.strictObject({}),
+      apply: async () => ({ hook: injecting() }),
+      restore: async () => ({ hook: injecting() }),
+    };
+    await expect(checkMethodContract(fd)).resolves.toBeUndefined();
   });
 
   it('passes a step that returns the student sampler it declares, and catches one that does not', async () => {

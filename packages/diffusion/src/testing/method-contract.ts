@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { JsonValue, manualSeed, seededNormalBatch, withholdInput } from '@diffpress/core';
 import { ArrayDataset } from '../data/dataset';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel } from '../models/pipeline-model';
-import { ModelCall, NextCall, SamplingHook, composeHooks, modelCall } from '../sampling/hooks';
+import { SamplingHook, composeHooks, modelCall } from '../sampling/hooks';
 import { sample } from '../sampling/sampler';
 import { SamplerConfig, canonicalSamplerConfig, samplerTimes } from '../sampling/samplers';
 import { scheduleFromConfig } from '../schedule/schedule';
@@ -86,6 +86,12 @@ function same(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32
   return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 }
 
+/** Shape `[h, w, c]` of one input of the model's UNet (the contract works on any UNet config). */
+function sampleShape(model: PipelineModel): number[] {
+  const c = model.unet.plan.config;
+  return [c.imageSize[0], c.imageSize[1], c.inChannels];
+}
+
 /**
  * What the contract compares: the network output on fixed inputs at the sampler's first and last step, called as
  * the sampler calls it (through the step's hook, when it contributes one — per-step methods are only defined at the
@@ -96,7 +102,7 @@ function signature(m: PipelineModel, result: DiffusionStageResult, contextSample
   const model = result.model ?? m;
   const sampler = result.sampler ?? contextSampler;
   const times = samplerTimes(model.schedule, sampler);
-  const x = seededNormalBatch([8, 8, 1], { seed: 7, stream: 'contract', indices: [0, 1] });
+  const x = seededNormalBatch(sampleShape(model), { seed: 7, stream: 'contract', indices: [0, 1] });
   const hooks = result.hook ? [result.hook] : [];
   const callNetwork = composeHooks(hooks);
   const values: Float32Array[] = [];
@@ -111,7 +117,7 @@ function signature(m: PipelineModel, result: DiffusionStageResult, contextSample
   }
   x.dispose();
   if (result.hook || result.sampler) {
-    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 3, sampler, hooks });
+    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: sampleShape(model), count: 2, seed: 3, sampler, hooks });
     if (s) {
       values.push(s.dataSync() as Float32Array);
       s.dispose();
@@ -130,29 +136,32 @@ function checkStudentSampler<C>(method: DiffusionMethod<C>, config: C, result: D
 }
 
 /**
- * The chaining case: the step's hook under a parent hook (which rescales z on the way in and the output on the way
- * out) must sample exactly like the same nesting written by hand — a hook must act on the call it is given and
- * return through `next`, whatever came before it in the pipeline.
+ * The chaining case: a step's hook must act on the call it is given and return through the chain, whatever came
+ * before it in the pipeline. Under a parent hook that reverses the rows of every call (z, times, steps, sample
+ * indices) and restores their order in the output, it must sample exactly as it does alone: a hook that works on
+ * anything but its call (a z kept from elsewhere, rows assumed in sampler order) gives rows in the wrong order.
  */
 function checkChaining(m: PipelineModel, result: DiffusionStageResult, contextSampler: SamplerConfig, where: string): void {
   const hook = result.hook;
   if (!hook) return;
   const model = result.model ?? m;
-  const around = (inner: (c: ModelCall) => tf.Tensor): NextCall => (c) => tf.tidy(() => tf.mul(inner(modelCall({ ...c, z: tf.mul(c.z, 0.9) })), 1.1));
-  const parent: SamplingHook = { name: 'contract-parent', call: (c, next) => around(next)(c) };
-  const handComposed: SamplingHook = {
-    name: 'contract-reference',
-    beginSample: (rows) => hook.beginSample?.(rows),
-    endSample: () => hook.endSample?.(),
-    call: (c) => around(composeHooks([hook]))(c),
+  const reverseRows: SamplingHook = {
+    name: 'contract-reverse-rows',
+    call: (c, next) =>
+      tf.tidy(() => {
+        const z = tf.reverse(c.z, 0);
+        const modelTime = tf.reverse(c.modelTime, 0);
+        const out = next(modelCall({ ...c, z, modelTime, rowSteps: [...c.rowSteps].reverse(), indices: [...c.indices].reverse() }));
+        return tf.reverse(out, 0);
+      }),
   };
   const draw = (hooks: SamplingHook[]): Float32Array => {
-    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: [8, 8, 1], count: 2, seed: 5, sampler: result.sampler ?? contextSampler, hooks }) as tf.Tensor;
+    const s = sample({ model: model.unet, schedule: model.schedule, prediction: model.prediction, shape: sampleShape(model), count: 2, seed: 5, sampler: result.sampler ?? contextSampler, hooks }) as tf.Tensor;
     const v = s.dataSync() as Float32Array;
     s.dispose();
     return v;
   };
-  if (!same(draw([parent, hook]), draw([handComposed]))) throw new Error(`${where}: the step's hook under a parent hook does not give the hand-composed output (chaining)`);
+  if (!same(draw([reverseRows, hook]), draw([hook]))) throw new Error(`${where}: the step's hook under a parent hook does not give its output alone (chaining: it must act on the call it is given)`);
 }
 
 function disposeResult(parent: PipelineModel, result: DiffusionStageResult): void {
@@ -169,7 +178,8 @@ function disposeResult(parent: PipelineModel, result: DiffusionStageResult): voi
  * 3. **Save → load → same output**: the output weights and the JSON state, given to `restore` on a fresh parent,
  *    reproduce the applied model's outputs (and samples, when the step contributes a hook or a sampler) exactly; a
  *    returned sampler is the one `studentSampler(config)` declares.
- * 4. **Chaining**: a hook the step contributes, placed under a parent hook, samples like the hand-composed nesting.
+ * 4. **Chaining**: a hook the step contributes samples the same under a parent hook that reverses the rows of every
+ *    call (and restores their order), so it acts on the call it is given.
  * 5. **No tensor growth**: repeated calls of the result do not grow `tf.memory().numTensors`, and after the result
  *    is disposed no tensor made by `apply` or `restore` is left.
  *

@@ -307,17 +307,21 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
 
   /**
    * {@link UNet.forward} that also returns every block's output under its stable name (see
-   * {@link FeatureOutput.features}); the caller disposes all returned tensors.
+   * {@link FeatureOutput.features}); the caller disposes all returned tensors. Like `forward`, it offers the model
+   * times to per-step layers. (`encode`/`decode` get a time embedding, not times: call them inside a sampler step's
+   * `ModelCall.run`, or set core's call context yourself.)
    */
   forwardWithFeatures(x: tf.Tensor, t: tf.Tensor): FeatureOutput {
-    return tf.tidy(() => {
-      const features: Record<string, tf.Tensor> = {};
-      const temb = this.timeEmbedding(t);
-      const { skips, mid } = this.runEncoder(x, temb, features);
-      const output = this.runDecoder(skips, mid, temb, features);
-      features.out = output;
-      return { output, features };
-    });
+    return withCallContext({ modelTimes: () => t.dataSync() }, () =>
+      tf.tidy(() => {
+        const features: Record<string, tf.Tensor> = {};
+        const temb = this.timeEmbedding(t);
+        const { skips, mid } = this.runEncoder(x, temb, features);
+        const output = this.runDecoder(skips, mid, temb, features);
+        features.out = output;
+        return { output, features };
+      }),
+    );
   }
 
   /** With `lastSkip`, stops once that skip is pushed (the middle output is then the last computed feature). */

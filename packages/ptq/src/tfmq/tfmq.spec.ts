@@ -87,7 +87,10 @@ describe('tfmq', () => {
     const joined = tf.concat(separate);
     expect(Array.from(mixed.dataSync())).toEqual(Array.from(joined.dataSync()));
     expect(Array.from(byTime.dataSync())).toEqual(Array.from(joined.dataSync()));
-    tf.dispose([x, mt, mixed, byTime, joined, ...separate]);
+    // Block-output distillation (BinaryDM, BiDM) calls forwardWithFeatures: it finds the rows' steps the same way.
+    const withFeatures = m.unet.forwardWithFeatures(x, mt);
+    expect(Array.from(withFeatures.output.dataSync())).toEqual(Array.from(joined.dataSync()));
+    tf.dispose([x, mt, mixed, byTime, joined, ...separate, ...Object.values(withFeatures.features)]);
     m.unet.dispose();
     ctx.model.unet.dispose();
   }, 60_000);
