@@ -164,7 +164,7 @@ ${TAIL}`);
       `${bad}:2:36: data.path: ${path.join(tmp, 'no-such-folder')} does not exist`,
       `${bad}:3:22: model.checkpoint: unreadable checkpoint: invalid safetensors file '${corrupt}': header length 200 runs past the end of the file (16 bytes)`,
       `${bad}: --store: ${storeFile} is a file; the artifact store is a folder`,
-      `${empty}:2:36: data.path: ${path.join(tmp, 'empty')}: no PNG files (subfolders are not read; pass recursive: true)`,
+      `${empty}:2:36: data.path: ${path.join(tmp, 'empty')}: no PNG files (subfolders are not read; set recursive: true)`,
       `${empty}: --store: ${storeFile} is a file; the artifact store is a folder`,
     ]);
 

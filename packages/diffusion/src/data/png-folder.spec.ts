@@ -79,7 +79,7 @@ describe('loadPngFolder', () => {
     expect(arr(deep.labels ?? [])).toEqual([0, 0, 0, 1]);
 
     // Without labels: non-recursive ignores the subfolders entirely, so this folder has no PNGs.
-    expect(() => loadPngFolder(tmp)).toThrow(`${tmp}: no PNG files (subfolders are not read; pass recursive: true)`);
+    expect(() => loadPngFolder(tmp)).toThrow(`${tmp}: no PNG files (subfolders are not read; set recursive: true)`);
     expect(loadPngFolder(tmp, { recursive: true }).files).toEqual(['cat/a.png', 'cat/b.png', 'cat/deeper/c.png', 'dog/x.png']);
   });
 
@@ -89,7 +89,7 @@ describe('loadPngFolder', () => {
     put('.cache/z.png', Buffer.from('junk'));
     expect(loadPngFolder(tmp, { recursive: true }).files).toEqual(['a.png']);
     put('notes.txt', Buffer.from('hello'));
-    expect(() => loadPngFolder(tmp)).toThrow(`${tmp}: 1 file(s) are not PNGs (notes.txt); remove them or pass ignoreOther: true`);
+    expect(() => loadPngFolder(tmp)).toThrow(`${tmp}: 1 file(s) are not PNGs (notes.txt); remove them or set ignoreOther: true`);
     expect(loadPngFolder(tmp, { ignoreOther: true }).size).toBe(1);
   });
 
@@ -133,7 +133,7 @@ describe('listPngFolder', () => {
     put('cat/a.png', Buffer.from('not decoded, so not noticed'));
     put('dog/c.png', gray(1, 1, [0]));
     expect(listPngFolder(tmp, { labelsFromSubfolders: true })).toEqual({ files: ['cat/a.png', 'cat/b.png', 'dog/c.png'], labels: [0, 0, 1], classNames: ['cat', 'dog'] });
-    expect(() => listPngFolder(tmp)).toThrow(`${tmp}: no PNG files (subfolders are not read; pass recursive: true)`);
+    expect(() => listPngFolder(tmp)).toThrow(`${tmp}: no PNG files (subfolders are not read; set recursive: true)`);
     expect(listPngFolder(tmp, { recursive: true }).files).toEqual(['cat/a.png', 'cat/b.png', 'dog/c.png']);
     expect(() => listPngFolder(path.join(tmp, 'none'))).toThrow(`no such folder: ${path.join(tmp, 'none')}`);
   });

@@ -139,11 +139,11 @@ export function listPngFolder(dir: string, options: Pick<LoadPngFolderOptions, '
   }
   if (others.length > 0 && !options.ignoreOther) {
     throw new Error(
-      `${dir}: ${others.length} file(s) are not PNGs (${listed(others)}); remove them or pass ignoreOther: true`,
+      `${dir}: ${others.length} file(s) are not PNGs (${listed(others)}); remove them or set ignoreOther: true`,
     );
   }
   if (files.length === 0) {
-    throw new Error(`${dir}: no PNG files${recursive ? '' : ' (subfolders are not read; pass recursive: true)'}`);
+    throw new Error(`${dir}: no PNG files${recursive ? '' : ' (subfolders are not read; set recursive: true)'}`);
   }
   return { files, labels: classNames ? fileLabels : undefined, classNames };
 }

@@ -74,9 +74,26 @@ describe('recipe data', () => {
     expect(recipeDataShape(d, tmp)).toEqual([32, 32, 3]);
   });
 
+  it('reads a PNG folder with subfolders and other files when the recipe says so, keyed by the files read', () => {
+    const dir = path.join(tmp, 'nested');
+    fs.mkdirSync(path.join(dir, 'a'), { recursive: true });
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, 'a', `${i}.png`), encodePng(new Uint8Array(4 * 4 * 3).fill(5 * i), 4, 4, 3));
+    fs.writeFileSync(path.join(dir, 'README.txt'), 'about the images');
+    expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'nested' }), tmp)).toMatch(/are not PNGs \(README\.txt\); remove them or set ignoreOther: true/);
+    expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'nested', ignoreOther: true }), tmp)).toMatch(/no PNG files \(subfolders are not read; set recursive: true\)/);
+    const d = data({ dataset: 'png-folder', path: 'nested', ignoreOther: true, recursive: true, testFraction: 0 });
+    expect(recipeDataProblem(d, tmp)).toBeUndefined();
+    expect(loadRecipeData(d, 'train', tmp).size).toBe(3);
+    fs.writeFileSync(path.join(dir, 'a', '3.png'), encodePng(new Uint8Array(4 * 4 * 3).fill(99), 4, 4, 3));
+    const before = recipeDataKey(d, 'train', tmp);
+    fs.rmSync(path.join(dir, 'a', '3.png'));
+    expect(recipeDataKey(d, 'train', tmp)).not.toBe(before);
+    expect(() => data({ dataset: 'cifar10', path: 'four.bin', recursive: true })).toThrow(/recursive and ignoreOther are for png-folder/);
+  });
+
   it('says why data cannot be read, without reading images', () => {
     expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'nowhere' }), tmp)).toBe(`${path.join(tmp, 'nowhere')} does not exist`);
-    expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'empty' }), tmp)).toBe(`${path.join(tmp, 'empty')}: no PNG files (subfolders are not read; pass recursive: true)`);
+    expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'empty' }), tmp)).toBe(`${path.join(tmp, 'empty')}: no PNG files (subfolders are not read; set recursive: true)`);
     fs.writeFileSync(path.join(tmp, 'bad.bin'), new Uint8Array(5));
     expect(recipeDataProblem(data({ dataset: 'cifar10', path: 'bad.bin' }), tmp)).toMatch(/bad\.bin: 5 bytes is not a whole number of CIFAR-10 records/);
     expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'imgs' }), tmp)).toBeUndefined();

@@ -61,11 +61,16 @@ function head(file: string): Buffer {
 }
 
 /** Shape of the source's images before any resize or conversion, read from headers only. */
+/** How a recipe's PNG folder is listed (the files read are part of the data's key, so the options need not be). */
+function pngFolderOptions(data: RecipeData): { recursive?: boolean; ignoreOther?: boolean } {
+  return { recursive: data.recursive, ignoreOther: data.ignoreOther };
+}
+
 function sourceShape(data: RecipeData, baseDir: string): number[] {
   if (data.dataset === 'mnist') return [28, 28, 1];
   if (data.dataset === 'cifar10') return [32, 32, 3];
   const dir = sourcePath(data, baseDir);
-  const first = path.join(dir, listPngFolder(dir).files[0]);
+  const first = path.join(dir, listPngFolder(dir, pngFolderOptions(data)).files[0]);
   const info = pngInfo(head(first), first);
   // The loader converts every image to the first one's channels (or the recipe's).
   return [info.height, info.width, data.channels ?? info.channels];
@@ -130,7 +135,7 @@ export function loadRecipeData(data: RecipeData, split: DataSplit, baseDir: stri
     else if (hasOwnSplits(data, baseDir)) ds = loadCifar10Binary(sourcePath(data, baseDir), { split });
     else {
       const p = sourcePath(data, baseDir);
-      const all = data.dataset === 'cifar10' ? loadCifar10Binary(p) : loadPngFolder(p, { channels: data.channels });
+      const all = data.dataset === 'cifar10' ? loadCifar10Binary(p) : loadPngFolder(p, { channels: data.channels, ...pngFolderOptions(data) });
       ds = splitDataset(all, split, heldOut(data));
     }
     return transformImages(ds, { size: data.size, channels: data.channels });
@@ -164,7 +169,7 @@ export function recipeDataKey(data: RecipeData, split: DataSplit, baseDir: strin
   const transform = { ...(data.size !== undefined ? { size: imageSize(data.size) } : {}), ...(data.channels !== undefined ? { channels: data.channels } : {}) };
   if (data.dataset === 'mnist') return jsonDigest({ dataset: data.dataset, split, ...transform });
   const p = sourcePath(data, baseDir);
-  const files = data.dataset === 'png-folder' ? listPngFolder(p).files.map((f) => path.join(p, f)) : locateCifar10Binary(p, hasOwnSplits(data, baseDir) ? { split } : {}).files;
+  const files = data.dataset === 'png-folder' ? listPngFolder(p, pngFolderOptions(data)).files.map((f) => path.join(p, f)) : locateCifar10Binary(p, hasOwnSplits(data, baseDir) ? { split } : {}).files;
   return jsonDigest({
     dataset: data.dataset,
     split,

