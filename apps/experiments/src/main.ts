@@ -87,7 +87,7 @@ main().then(
   },
   (err: unknown) => {
     // One line for the user; the stack when debugging (DIFFPRESS_DEBUG=1).
-    const debug = Boolean(process.env.DIFFPRESS_DEBUG);
+    const debug = !['', '0', 'false'].includes(process.env.DIFFPRESS_DEBUG ?? '');
     process.stderr.write(`experiments: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
     process.exitCode = 1;
   },

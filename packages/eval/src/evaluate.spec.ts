@@ -8,7 +8,7 @@ import { ResultRow, evaluate, libraryVersion } from './evaluate';
 import { FeatureNetwork, classifierFeatureNetwork, loadFeatureNetwork } from './features/feature-network';
 import { MnistClassifier } from './features/mnist-classifier';
 import { referenceStats } from './reference/reference-stats';
-import { SamplingModel } from './samples/sample-store';
+import { SamplingModel, drawSamples } from './samples/sample-store';
 
 /** z ↦ a·z + b: a parameter-free denoiser whose ε̂ differences are known exactly. */
 class Affine extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
@@ -110,6 +110,14 @@ describe('evaluate', () => {
     expect(pick(b, 'sample-psnr')).toBeCloseTo(10 * Math.log10(4 / pick(b, 'sample-mse')), 9);
     expect(b[0]).toMatchObject({ subject: 'shifted', sampler: 'ddim-5', samples: 8 });
     expect(b[0].modelDigest).toMatch(/^[0-9a-f]{64}$/);
+    // A student sampled with its own sampler is compared with the reference sampled with the paired sampler.
+    const ddim3 = { kind: 'ddim' as const, steps: 3 };
+    const [mixed] = await evaluate(same, { ...opts, metrics: ['sample-mse'], sampler: ddim3, pairedSampler: opts.sampler });
+    const own = drawSamples({ model: same, sampler: ddim3, seed: 0, count: 8, shape: [2], cacheDir: null }).data;
+    const refs = drawSamples({ model: ref, sampler: opts.sampler, seed: 0, count: 8, shape: [2], cacheDir: null }).data;
+    expect(mixed.value).toBeCloseTo(own.reduce((acc, v, i) => acc + (v - refs[i]) ** 2, 0) / own.length, 9);
+    expect(mixed.value).toBeGreaterThan(0);
+    expect(mixed.reference?.dataset).toBe('ref (ddim-5)');
     // Paired metrics need no reference data, only the sample shape: the same values without loading any.
     const { reference: _unused, ...withoutData } = opts;
     const c = await evaluate(shifted, { ...withoutData, shape: [2] });

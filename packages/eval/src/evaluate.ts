@@ -51,6 +51,11 @@ export interface EvaluateOptions {
   featureNet?: string | FeatureNetwork;
   /** The FP model for the paired metrics (`eps-mse`, `sample-mse`, `sample-psnr`). */
   pairedReference?: SamplingModel;
+  /**
+   * The sampler of `pairedReference` (default `sampler`): a distilled student is compared with the FP model sampled
+   * as the recipe samples it, not with the FP model run through the student's own sampler.
+   */
+  pairedSampler?: SamplerConfig;
   /** Trajectories of the teacher-forced ε-MSE (default min(samples, 64)). */
   epsMseSamples?: number;
   /** Sampling hooks of the model under test, outermost first (see `drawSamples`). */
@@ -150,13 +155,15 @@ function isDataset(s: EvalSubject): s is DatasetSubject {
 const referenceMemo = new Map<string, ReferenceStats>();
 const featureNetMemo = new Map<string, FeatureNetwork>();
 
-async function resolveFeatureNet(spec: string | FeatureNetwork | undefined): Promise<FeatureNetwork> {
+async function resolveFeatureNet(spec: string | FeatureNetwork | undefined, shape: readonly number[]): Promise<FeatureNetwork> {
   if (spec && typeof spec !== 'string') return spec;
   const id = spec ?? DEFAULT_FEATURE_NETWORK;
-  let net = featureNetMemo.get(id);
+  // By image shape too: a network loads for one input shape, and refuses data it does not fit.
+  const key = `${id} ${shape.join('x')}`;
+  let net = featureNetMemo.get(key);
   if (!net) {
-    net = await loadFeatureNetwork(id);
-    featureNetMemo.set(id, net);
+    net = await loadFeatureNetwork(id, shape);
+    featureNetMemo.set(key, net);
   }
   return net;
 }
@@ -290,7 +297,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   const featureSpace = wanted('features', 'probs');
   if (featureSpace.length > 0) {
     const t0 = performance.now();
-    const net = await resolveFeatureNet(options.featureNet);
+    const net = await resolveFeatureNet(options.featureNet, shape);
     const refData = options.reference as ArrayDataset;
     const ref = memoReference(refData, net, options.cacheDir, log);
     const emb = embedImages(net, data, shape);
@@ -308,8 +315,9 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   const paired = wanted('paired');
   if (paired.length > 0) {
     const refModel = options.pairedReference;
-    const sampler = options.sampler;
+    const sampler = options.pairedSampler ?? options.sampler;
     if (!refModel || !sampler || !isModel(subject)) throw new Error('evaluate: paired metrics need a model subject, options.sampler and options.pairedReference');
+    const refName = `${refModel.id ?? 'reference model'}${options.pairedSampler ? ` (${samplerLabel(options.pairedSampler)})` : ''}`;
     let refSet: Float32Array | undefined;
     const inputs: PairedInputs = {
       samples: data,
@@ -319,7 +327,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
       referenceSamples: () =>
         (refSet ??= drawSamples({ model: refModel, sampler, seed, count: n, shape, cacheDir: options.cacheDir, batchSize: options.batchSize, share: options.shareSamples }).data),
     };
-    report(paired, { paired: { inputs, label: (name) => name, reference: { dataset: refModel.id ?? 'reference model', samples: n }, featureNet: null } }, performance.now());
+    report(paired, { paired: { inputs, label: (name) => name, reference: { dataset: refName, samples: n }, featureNet: null } }, performance.now());
   }
 
   // 4. Low-dimensional point metrics (2-D toy data).

@@ -86,17 +86,23 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
         callNetwork(modelCall({ model: model.unet, z: x, t: times[0], modelTime: t, stepIndex: 0, times, indices, schedule: model.schedule })).dataSync();
       });
     };
-    beginHooks(hooks, indices);
-    for (let i = 0; i < warmup; i++) call();
     const callTimes: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const t0 = performance.now();
-      call();
-      callTimes.push(performance.now() - t0);
+    let before: number;
+    let prof: { peakBytes: number };
+    beginHooks(hooks, indices);
+    try {
+      for (let i = 0; i < warmup; i++) call();
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        call();
+        callTimes.push(performance.now() - t0);
+      }
+      before = tf.memory().numBytes;
+      prof = await tf.profile(call);
+    } finally {
+      // Hooks free their per-batch state (caches) also when a call fails.
+      endHooks(hooks);
     }
-    const before = tf.memory().numBytes;
-    const prof = await tf.profile(call);
-    endHooks(hooks);
     const info = engineInfo();
     const report: LatencyReport = {
       backend: info?.backend ?? tf.getBackend(),

@@ -27,7 +27,7 @@ function settingsOf(m: AnyModule): Record<string, unknown> {
  * such as bit-widths) and every state-dict tensor (name, dtype, shape, bytes). Two models with equal digests
  * compute the same function, so cached samples and statistics keyed by it are safe to reuse; a compressed copy
  * (replaced layers, other bit-widths, changed weights) gets a new digest. State held elsewhere (closures, class
- * instances) is invisible to it: give such a model an explicit `policyKey` when sampling.
+ * instances) is invisible to it: give such a model an explicit `hooksKey` when sampling.
  *
  * @returns 64 hex characters.
  */

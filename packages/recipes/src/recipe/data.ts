@@ -140,7 +140,7 @@ export function loadRecipeData(data: RecipeData, split: DataSplit, baseDir: stri
     }
     return transformImages(ds, { size: data.size, channels: data.channels });
   } catch (err) {
-    throw new RecipeDataError((err as Error).message);
+    throw new RecipeDataError((err as Error).message, { cause: err });
   }
 }
 
@@ -149,9 +149,12 @@ export function loadRecipeData(data: RecipeData, split: DataSplit, baseDir: stri
  * of the run shares the data, so the runner stops at the first one instead of failing each unit in turn.
  */
 export class RecipeDataError extends Error {
-  /** @param message - What could not be read, naming the file. */
-  constructor(message: string) {
-    super(message);
+  /**
+   * @param message - What could not be read, naming the file.
+   * @param options - The loader's error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'RecipeDataError';
   }
 }

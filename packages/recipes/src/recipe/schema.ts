@@ -368,7 +368,7 @@ export type Recipe = z.output<typeof recipeSchema>;
 
 /** The sampler settings of a recipe's sampler section: without the batch size, which changes memory, not results. */
 export function samplerSettings(sample: RecipeSampler): SamplerConfig {
-  const out: Partial<RecipeSampler> = { ...sample };
-  delete out.batchSize;
-  return out as SamplerConfig;
+  // No cast: the recipe's sampler fields must stay assignable to diffusion's SamplerConfig (one shape, checked here).
+  const { batchSize: _memoryOnly, ...settings } = sample;
+  return settings;
 }

@@ -3,9 +3,10 @@ import { RegisteredMethod } from '../registry/registry';
 
 /**
  * Why a recipe's sampler conflicts with the student sampler a step declares (`studentSampler`), or `null`. A step
- * that returns a student (a 4-step progressive-distillation student, ADD's re-noising sampler) is evaluated with it;
- * the recipe's sampler then samples the positions before it, so the two must take the same number of steps (PD-N
- * is compared with the teacher's DDIM-N).
+ * that returns a student (a 4-step progressive-distillation student, ADD's re-noising sampler) is evaluated with it,
+ * and the recipe's sampler samples the FP baseline: for the last student of a pipeline the two must take the same
+ * number of steps, so the final row is compared with the teacher at equal steps (PD-N with DDIM-N). Earlier students
+ * of a chain (8 → 4 → 2) are sampled with their own samplers at their positions.
  *
  * @param rawConfig - The step's config as written (nothing is reported when it does not parse: the schema says why).
  * @param rawSample - The recipe's `sample` section as written.

@@ -176,6 +176,9 @@ function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): 
   if (!Array.isArray(pipeline)) return [];
   const out: Finding[] = [];
   const ids = pipeline.map((s) => (s && typeof s === 'object' ? (s as { method?: unknown }).method : undefined));
+  // Only the last student decides how the final model is sampled; earlier ones (a chain of halvings) have theirs.
+  const students = ids.map((id, i) => (typeof id === 'string' && registry.get(id)?.studentSampler ? i : -1));
+  const lastStudent = Math.max(-1, ...students);
   pipeline.forEach((step, i) => {
     const id = ids[i];
     if (typeof id !== 'string') return; // the schema reports it
@@ -198,7 +201,7 @@ function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): 
     for (const other of c.warnAfter ?? []) {
       if (before.includes(other)) out.push({ path: ['pipeline', i, 'method'], message: `'${id}' after '${other}' is allowed but not what its paper evaluates`, warning: true });
     }
-    const conflict = studentSamplerConflict(method, config, raw.sample);
+    const conflict = i === lastStudent ? studentSamplerConflict(method, config, raw.sample) : null;
     if (conflict) out.push({ path: ['sample', 'steps'], message: `pipeline[${i}] ${conflict}` });
   });
   return out;

@@ -130,8 +130,13 @@ function stageContext(parent: StagedModel, step: ResolvedStep, env: StepEnvironm
   return ctx;
 }
 
-function sameSampler(a: SamplerConfig | undefined, b: SamplerConfig | undefined): boolean {
-  return JSON.stringify(a ? canonicalSampler(a) : null) === JSON.stringify(b ? canonicalSampler(b) : null);
+/** A step's returned sampler must be the one it declares: validation and later steps' keys rely on the declaration. */
+function checkDeclaredSampler(step: ResolvedStep, returned: SamplerConfig | undefined, index: number): void {
+  const declared = step.method.studentSampler?.(step.config);
+  const canonical = (s: SamplerConfig | undefined): string => JSON.stringify(s ? canonicalSampler(s) : null);
+  if (canonical(returned) !== canonical(declared)) {
+    throw new Error(`pipeline[${index}] ${step.method.id} returned sampler ${canonical(returned)} but declares ${canonical(declared)} (studentSampler)`);
+  }
 }
 
 /**
@@ -155,6 +160,8 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
       log.line(`pipeline[${index}] ${step.method.id}: applying`);
       const t0 = performance.now();
       applied = await step.method.apply(stageContext(parent, step, env, workDir, index), step.config);
+      // Before anything is stored: a stored artifact would be reused, and fail, on every later run.
+      checkDeclaredSampler(step, applied.sampler, index);
       const record: StageRecord = { method: step.method.id, seconds: (performance.now() - t0) / 1000, diagnostics: applied.diagnostics ?? [] };
       writeJsonAtomic(path.join(out, STAGE_RECORD), record);
       const history: MethodRecord = { method: step.method.id, version, config: step.config as JsonValue, state: applied.state ?? null };
@@ -174,8 +181,9 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
   if (reused || !result) {
     log.line(`pipeline[${index}] ${step.method.id}: restored ${key.slice(0, 12)}`);
     result = await step.method.restore(stageContext(parent, step, env, workDir, index), step.config, state.history[state.history.length - 1].state);
+    checkDeclaredSampler(step, result.sampler, index);
     // The artifact is finished: nothing restore might have put in the work folder is needed again.
-    fs.rmSync(path.join(store.root, 'work', 'model', key), { recursive: true, force: true });
+    fs.rmSync(workDir, { recursive: true, force: true });
     const weights = path.join(dir, 'model.safetensors');
     if (result.model && fs.existsSync(weights)) {
       const ckpt = readCheckpoint(weights);
@@ -185,10 +193,6 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
         tf.dispose([...ckpt.tensors.values()]);
       }
     }
-  }
-  const declared = step.method.studentSampler?.(step.config);
-  if (!sameSampler(result.sampler, declared)) {
-    throw new Error(`pipeline[${index}] ${step.method.id} returned sampler ${JSON.stringify(result.sampler ?? null)} but declares ${JSON.stringify(declared ?? null)} (studentSampler)`);
   }
   const stageFile = path.join(dir, STAGE_RECORD);
   const stage: StageRecord = fs.existsSync(stageFile) ? (JSON.parse(fs.readFileSync(stageFile, 'utf8')) as StageRecord) : { method: step.method.id, seconds: NaN, diagnostics: [] };

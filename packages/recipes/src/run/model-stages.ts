@@ -5,7 +5,7 @@ import {
   DiffusionModelConfig, ShippedModelSpec, loadDiffusionModel, loadEmaWeights, modelMetadata, shippedModelSpec, shippedModelsDir, trainSpec,
 } from '@diffpress/diffusion';
 import { fileDigest, jsonDigest } from '@diffpress/eval';
-import { describeData, isShippedData, loadRecipeData, recipeDataKey, trainingSplit } from '../recipe/data';
+import { isShippedData, loadRecipeData, recipeDataKey, trainingSplit } from '../recipe/data';
 import { recipeUNetConfig } from '../recipe/inputs';
 import { Recipe, RecipeData, RecipeTrainStage, RecipeUserModelConfig, dataSchema } from '../recipe/schema';
 import { ArtifactStore } from '../store/store';
@@ -31,7 +31,9 @@ export function trainingStageSpec(train: RecipeTrainStage, data: RecipeData = da
     batchSize: train.batchSize ?? like.batchSize,
     seed: train.seed ?? like.seed,
     lr: { ...like.lr, lr: train.lr ?? like.lr.lr, totalSteps: steps, warmupSteps: Math.min(like.lr.warmupSteps ?? 0, Math.floor(steps / 10)) },
-    ...(isShippedData(data) && split === 'train' ? {} : { data: `${describeData(data)}/${split}` }),
+    // Named by kind and split, not by path: the data's identity (its files' contents) keys the stage separately, so
+    // the same images reached from another recipe folder do not retrain.
+    ...(isShippedData(data) && split === 'train' ? {} : { data: `${data.dataset}/${split}` }),
     ...(train.unet ? { unet: recipeUNetConfig(train.unet) } : {}),
   };
 }

@@ -92,7 +92,9 @@ export function finishedUnits(v: ValidatedRecipe, units: readonly RunUnit<Resolv
  */
 async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog): Promise<UnitContext> {
   const { data } = v.recipe;
+  // Loaded once per run and kept: every step that reads the data, in every unit, gets the same split.
   let reference: ArrayDataset | undefined;
+  let train: ArrayDataset | undefined;
   const shape = recipeDataShape(data, v.baseDir);
   const featureNet = v.cells.some((c) => needsFeatureNet(c.recipe.eval.metrics))
     ? await loadFeatureNetwork(recipeFeatureNet(v.recipe.eval.featureNet, v.baseDir), shape)
@@ -101,7 +103,7 @@ async function unitContext(v: ValidatedRecipe, store: ArtifactStore, log: RunLog
   return {
     store, log, shape, featureNet,
     reference: () => (reference ??= loadRecipeData(data, data.reference, v.baseDir)),
-    data: { key: recipeDataKey(data, split, v.baseDir), load: () => loadRecipeData(data, split, v.baseDir) },
+    data: { key: recipeDataKey(data, split, v.baseDir), load: () => (train ??= loadRecipeData(data, split, v.baseDir)) },
   };
 }
 

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
 import { ArrayDataset, unetLayerInventory } from '@diffpress/diffusion';
 import {
-  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, samplerLabel,
+  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, moduleDigest, samplerLabel,
 } from '@diffpress/eval';
 import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
@@ -151,7 +151,9 @@ async function evaluatePosition(
   const rows = metrics.length === 0 ? [] : await evaluate(staged.model, {
     metrics, samples: ev.samples, seed: unit.seed, sampler, shape, reference: needsReference ? ctx.reference() : undefined, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
-    pairedReference: paired ? base.model : undefined, recipeHash: v.hash, cell: { ...cell.params, position },
+    // A student's paired metrics compare it with the FP model as the recipe samples it.
+    pairedReference: paired ? base.model : undefined, pairedSampler: paired && staged.sampler ? samplerSettings(cell.recipe.sample) : undefined,
+    recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
   const bits = new Map(Object.entries(staged.bitWidths));
@@ -201,11 +203,16 @@ export async function runUnit(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, c
     if (positions.has('baseline') || (cell.steps.length === 0 && positions.has('final'))) {
       results.push(await evaluatePosition(base, base, 'baseline', 'FP', unit, v, ctx));
     }
+    // The base model is every step's frozen teacher and the paired metrics' reference: no step may change it.
+    const baseDigest = cell.steps.length > 0 ? moduleDigest(base.model.unet) : '';
     for (let i = 0; i < cell.steps.length; i++) {
       const next = await applyStep(staged[staged.length - 1], cell.steps[i], i, {
         seed: unit.seed, sampler: samplerSettings(cell.recipe.sample), teacher: base.model, data: ctx.data, store: ctx.store, log: ctx.log,
       });
       staged.push(next);
+      if (moduleDigest(base.model.unet) !== baseDigest) {
+        throw new Error(`pipeline[${i}] ${cell.steps[i].method.id} changed the FP base model (every step's teacher and the baseline); a step must train or change a copy`);
+      }
       const last = i === cell.steps.length - 1;
       const label = cell.steps.slice(0, i + 1).map((s) => s.method.id).join(' → ');
       if (positions.has(`after:${i}`) || (last && positions.has('final'))) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs';
-import { DiffusionMethod, SamplingHook, UNet } from '@diffpress/diffusion';
+import { DiffusionMethod, SamplerConfig, SamplingHook, UNet } from '@diffpress/diffusion';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 
 /**
@@ -84,26 +84,31 @@ export const failingMethod: RegisteredMethod = {
 /** Calls of {@link studentMethod}'s `apply`, so tests can see whether a step was recomputed. */
 export const studentApplyCalls = { count: 0 };
 
-/** The 2-step re-noising sampler {@link studentMethod} declares (times of a 1000-step schedule). */
-export const FIXTURE_STUDENT_SAMPLER = { kind: 'renoise', steps: 2, times: [999, 499] };
+/** The re-noising sampler {@link studentMethod} declares for `steps` (times of a 1000-step schedule, noisiest first). */
+export function fixtureStudentSampler(steps: number): SamplerConfig {
+  return { kind: 'renoise', steps, times: Array.from({ length: steps }, (_, i) => 999 - Math.round((i * 1000) / steps)) };
+}
+
+/** The 2-step sampler of {@link studentMethod} with its default config: times 999 and 499. */
+export const FIXTURE_STUDENT_SAMPLER: SamplerConfig = fixtureStudentSampler(2);
 
 /**
- * A distillation-like step that keeps the weights and returns a 2-step re-noising student sampler. It reads no
- * recipe input, so an ablation over the sampler must not recompute it.
+ * A distillation-like step that keeps the weights and returns a `steps`-step re-noising student sampler (default 2).
+ * It reads no recipe input, so an ablation over the sampler must not recompute it.
  */
 export const studentMethod: RegisteredMethod = {
   id: 'fake-student',
   family: 'distillation',
   version: '0.0.1',
-  description: 'test fixture: returns a 2-step re-noising student sampler',
-  config: z.strictObject({}),
+  description: 'test fixture: returns a re-noising student sampler',
+  config: z.strictObject({ steps: z.number().int().min(1).default(2) }),
   reads: [],
-  studentSampler: () => FIXTURE_STUDENT_SAMPLER,
-  apply: async () => {
+  studentSampler: (config) => fixtureStudentSampler((config as { steps: number }).steps),
+  apply: async (_ctx, config) => {
     studentApplyCalls.count++;
-    return { sampler: FIXTURE_STUDENT_SAMPLER };
+    return { sampler: fixtureStudentSampler((config as { steps: number }).steps) };
   },
-  restore: async () => ({ sampler: FIXTURE_STUDENT_SAMPLER }),
+  restore: async (_ctx, config) => ({ sampler: fixtureStudentSampler((config as { steps: number }).steps) }),
 };
 
 /**
@@ -141,6 +146,11 @@ export function toyCacheHook(branch: number, interval: number): SamplingHook {
   };
 }
 
+function toyCacheResult(config: unknown): { hook: SamplingHook } {
+  const { branch, interval } = config as { branch: number; interval: number };
+  return { hook: toyCacheHook(branch, interval) };
+}
+
 /** A sampling-time step contributing {@link toyCacheHook}. */
 export const toyCacheMethod: RegisteredMethod = {
   id: 'toy-cache',
@@ -148,12 +158,6 @@ export const toyCacheMethod: RegisteredMethod = {
   version: '0.0.1',
   description: 'test fixture: caches the deep decoder feature between full steps',
   config: z.strictObject({ branch: z.number().int().min(0).default(1), interval: z.number().int().min(1).default(2) }),
-  apply: async (_ctx, config) => {
-    const { branch, interval } = config as { branch: number; interval: number };
-    return { hook: toyCacheHook(branch, interval) };
-  },
-  restore: async (_ctx, config) => {
-    const { branch, interval } = config as { branch: number; interval: number };
-    return { hook: toyCacheHook(branch, interval) };
-  },
+  apply: async (_ctx, config) => toyCacheResult(config),
+  restore: async (_ctx, config) => toyCacheResult(config),
 };

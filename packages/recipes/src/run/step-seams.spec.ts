@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { initEngine } from '@diffpress/core';
 import { loadDiffusionModel, shippedModelsDir } from '@diffpress/diffusion';
@@ -35,7 +36,18 @@ const trainLike: RegisteredMethod = {
   restore: async () => ({}),
 };
 
-const registry = new MethodRegistry().register(studentMethod, sneaky, trainLike, scaleOutMethod);
+/** Changes its parent's weights in place instead of a copy: the runner must refuse (the parent is the FP teacher). */
+const inPlace: RegisteredMethod = {
+  id: 'in-place', family: 'ptq', version: '0.0.1', description: 'mutates the teacher', config: z.strictObject({}), reads: [],
+  apply: async (ctx) => {
+    const w = ctx.model.unet.out.conv.weight;
+    w.assign(tf.mul(w, 0.5));
+    return {};
+  },
+  restore: async () => ({}),
+};
+
+const registry = new MethodRegistry().register(studentMethod, sneaky, trainLike, scaleOutMethod, inPlace);
 
 function recipe(text: string): ValidatedRecipe {
   return validRecipe(text, registry);
@@ -52,7 +64,7 @@ ablation:
       values: [true, false]
 `;
 
-describe('student samplers and step keys', () => {
+describe('pipeline step seams: student samplers, step keys, the training context', () => {
   let tmp: string;
   beforeAll(async () => {
     await initEngine({ backend: 'wasm', quiet: true });
@@ -88,6 +100,14 @@ describe('student samplers and step keys', () => {
     model.unet.dispose();
   }, 180_000);
 
+  it('a chain of students is checked at its last student only (earlier ones sample their positions themselves)', () => {
+    const chain = (steps: number): string => STUDENT.replace('steps: 2, batchSize', `steps: ${steps}, batchSize`).replace('pipeline: [{ method: fake-student }]', 'pipeline: [{ method: fake-student, config: { steps: 4 } }, { method: fake-student, config: { steps: 2 } }]');
+    expect(validateRecipeText(chain(2), 'test.yaml', { registry }).problems).toEqual([]);
+    expect(validateRecipeText(chain(4), 'test.yaml', { registry }).problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^pipeline\[1\] fake-student samples its student with its own 2-step sampler/),
+    ]);
+  });
+
   it('validation rejects a recipe sampler whose step count conflicts with a declared student', () => {
     const { result, problems } = validateRecipeText(STUDENT.replace('steps: 2', 'steps: 8'), 'test.yaml', { registry });
     expect(result).toBeUndefined();
@@ -115,5 +135,12 @@ describe('student samplers and step keys', () => {
     expect(seen[0]).toMatchObject({ dataSize: 8000, shape: [28, 28, 1], teacher: 'unet-mnist-s-eps', parentIsTeacher: false });
     expect(seen[0].checkpoints.startsWith(path.join(store.root, 'work', 'model'))).toBe(true);
     expect(log.lines.some((l) => l.includes('pipeline[1] fake-train') && l.includes('1/1'))).toBe(true);
+  }, 120_000);
+
+  it('a step that changes the FP base model in place fails with a message saying so', async () => {
+    const store = new ArtifactStore(path.join(tmp, 'in-place'));
+    const text = `name: inplace\nmodel: unet-mnist-s-eps\nsample: { kind: ddim, steps: 2 }\npipeline: [{ method: in-place }]\neval: { samples: 2, metrics: [class-entropy], positions: [final], grid: 0, latency: false, floor: false }\n`;
+    const summary = await runRecipe(recipe(text), { store, log: memoryLog() });
+    expect(summary.failed.map((f) => f.error)).toEqual(['pipeline[0] in-place changed the FP base model (every step\'s teacher and the baseline); a step must train or change a copy']);
   }, 120_000);
 });
