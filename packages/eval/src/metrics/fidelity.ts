@@ -91,7 +91,9 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
   const wasTraining = model.unet.training;
   model.unet.eval();
   // The reference samples as usual; at every step the student is called through its own hooks on the reference's
-  // (z_t, t), so its per-batch hook state (caches) follows the reference trajectory.
+  // (z_t, t), so its per-batch hook state (caches) follows the reference trajectory. The student's beforeStep hooks
+  // (prior-noise injection) are not applied: they would change the trajectory, and the measure is per call on the
+  // reference's own states.
   const forced: SamplingHook = {
     name: 'teacher-forced-eps-mse',
     beginSample: (rows) => beginHooks(student, rows),
