@@ -91,6 +91,12 @@ describe('recipe data', () => {
     expect(() => data({ dataset: 'cifar10', path: 'four.bin', recursive: true })).toThrow(/recursive and ignoreOther are for png-folder/);
   });
 
+  it('refuses a split that comes out empty', () => {
+    const d = data({ dataset: 'png-folder', path: 'imgs', testFraction: 0 });
+    expect(loadRecipeData(d, 'train', tmp).size).toBe(10);
+    expect(() => loadRecipeData(d, 'test', tmp)).toThrow('png-folder imgs: the test split is empty (testFraction 0 of 10 images); add images or change testFraction');
+  });
+
   it('says why data cannot be read, without reading images', () => {
     expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'nowhere' }), tmp)).toBe(`${path.join(tmp, 'nowhere')} does not exist`);
     expect(recipeDataProblem(data({ dataset: 'png-folder', path: 'empty' }), tmp)).toBe(`${path.join(tmp, 'empty')}: no PNG files (subfolders are not read; set recursive: true)`);

@@ -137,6 +137,8 @@ export function loadRecipeData(data: RecipeData, split: DataSplit, baseDir: stri
       const p = sourcePath(data, baseDir);
       const all = data.dataset === 'cifar10' ? loadCifar10Binary(p) : loadPngFolder(p, { channels: data.channels, ...pngFolderOptions(data) });
       ds = splitDataset(all, split, heldOut(data));
+      // Rounding per label can leave a split of a small set empty; say so here rather than fail in a metric.
+      if (ds.size === 0) throw new Error(`${describeData(data)}: the ${split} split is empty (testFraction ${heldOut(data).fraction} of ${all.size} images); add images or change testFraction`);
     }
     return transformImages(ds, { size: data.size, channels: data.channels });
   } catch (err) {
