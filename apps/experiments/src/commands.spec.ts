@@ -67,6 +67,8 @@ describe('experiments schema and list', () => {
     expect(listCommand(io)).toBe(0);
     const out = io.outLines;
     expect(out).toContain('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)');
+    // PTQ calibrates for the sampler, so its steps are keyed on it.
+    expect(out[out.indexOf('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)') + 2]).toBe('  reads: sampler');
     expect(out.find((l) => l.trim().startsWith('weightBits:'))).toMatch(/^ {4}weightBits: integer 2…8 = \d {2}— /);
     expect(out.find((l) => l.trim().startsWith('activationBits:'))).toContain('integer 4…16 | 32');
     expect(out.find((l) => l.trim().startsWith('weights.iters:'))).toContain('integer 0…100000 = 500');

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { z } from 'zod';
-import { BackendName, initEngine } from '@diffpress/core';
+import { BackendName, DEFAULT_STAGE_INPUTS, initEngine } from '@diffpress/core';
 import {
   ArtifactStore, RecipeError, RecipeProblem, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, loadRecipe,
   mergeResults, parseShard, planUnits, readResults, recipeJsonSchema, rowCells, runRecipe, runWorker, shardFromEnv, validateRecipeFile, writeReport,
@@ -90,6 +90,9 @@ export function listCommand(io: Io): number {
   for (const m of methods) {
     io.out(`${m.id}  [${m.family}]  v${m.version}${m.paper ? `  — ${m.paper.title}${m.paper.arxiv ? ` (arXiv:${m.paper.arxiv})` : ''}` : ''}`);
     io.out(`  ${m.description}`);
+    // What the step is keyed on besides its parent, config and seed: an ablation over anything else reuses it.
+    const reads = m.reads ?? DEFAULT_STAGE_INPUTS;
+    io.out(`  reads: ${reads.length ? reads.join(', ') : 'nothing but its parent model'}`);
     const schema = z.toJSONSchema(m.config, { io: 'input', unrepresentable: 'any' }) as FieldSchema;
     listFields(schema, '', io);
   }
