@@ -205,3 +205,11 @@ export function samplerIsStochastic(config: SamplerConfig): boolean {
 export function canonicalSamplerConfig(config: SamplerConfig): SamplerConfig {
   return samplerDefinition(config).canonical(config);
 }
+
+/**
+ * A sampler config as comparable text: its canonical form as JSON, or `none` without one. Two configs give the same
+ * text exactly when they sample the same way (how a step's returned student sampler is checked against its declaration).
+ */
+export function samplerKey(config: SamplerConfig | undefined): string {
+  return config ? JSON.stringify(canonicalSamplerConfig(config)) : 'none';
+}

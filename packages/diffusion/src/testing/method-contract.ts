@@ -7,7 +7,7 @@ import { ArrayDataset } from '../data/dataset';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel } from '../models/pipeline-model';
 import { SamplingHook, composeHooks, modelCall } from '../sampling/hooks';
 import { sample } from '../sampling/sampler';
-import { SamplerConfig, canonicalSamplerConfig, samplerTimes } from '../sampling/samplers';
+import { SamplerConfig, samplerKey, samplerTimes } from '../sampling/samplers';
 import { scheduleFromConfig } from '../schedule/schedule';
 import { UNetConfig } from '../unet/config';
 import { UNet } from '../unet/unet';
@@ -128,11 +128,9 @@ function signature(m: PipelineModel, result: DiffusionStageResult, contextSample
 
 /** A step's returned sampler must be the one it declares from its config (validation relies on the declaration). */
 function checkStudentSampler<C>(method: DiffusionMethod<C>, config: C, result: DiffusionStageResult, where: string): void {
-  const declared = method.studentSampler?.(config);
-  const key = (s: SamplerConfig | undefined): string => (s ? JSON.stringify(canonicalSamplerConfig(s)) : 'none');
-  if (key(declared) !== key(result.sampler)) {
-    throw new Error(`${where}: the step returns sampler ${key(result.sampler)} but studentSampler(config) declares ${key(declared)}`);
-  }
+  const declared = samplerKey(method.studentSampler?.(config));
+  const returned = samplerKey(result.sampler);
+  if (declared !== returned) throw new Error(`${where}: the step returns sampler ${returned} but studentSampler(config) declares ${declared}`);
 }
 
 /**

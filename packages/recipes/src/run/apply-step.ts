@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   BitWidths, COMPRESSION_STATE_FORMAT, CompressionState, DEFAULT_STAGE_INPUTS, DiagnosticTable, JsonValue, MethodRecord, StageInput, checkCompressionState, readCheckpoint, saveCheckpoint, withholdInput, writeJsonAtomic,
 } from '@diffpress/core';
-import { ArrayDataset, DiffusionStageContext, PipelineModel, SamplerConfig, SamplingHook } from '@diffpress/diffusion';
+import { ArrayDataset, DiffusionStageContext, PipelineModel, SamplerConfig, SamplingHook, samplerKey } from '@diffpress/diffusion';
 import { canonicalSampler, jsonDigest } from '@diffpress/eval';
 import { ResolvedStep } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
@@ -59,7 +59,7 @@ export function positionSampler(staged: StagedModel, recipeSampler: SamplerConfi
 export interface StageData {
   /** Identity of the data (dataset, split, files' digest): part of the key of a step that reads `data`. */
   key: string;
-  /** Loads the training split (called at most once per step, and only when the step reads `data`). */
+  /** The training split (called only when a step reads `data`; the run's loader loads it once and keeps it). */
   load(): ArrayDataset;
 }
 
@@ -103,7 +103,6 @@ export function stepKeyInputs(parentKey: string, step: ResolvedStep, seed: numbe
 function stageContext(parent: StagedModel, step: ResolvedStep, env: StepEnvironment, workDir: string, index: number): DiffusionStageContext {
   const reads = stepReads(step);
   const id = step.method.id;
-  let data: ArrayDataset | undefined;
   const task = `pipeline[${index}] ${id}`;
   const ctx: DiffusionStageContext = {
     model: parent.model,
@@ -111,10 +110,9 @@ function stageContext(parent: StagedModel, step: ResolvedStep, env: StepEnvironm
     history: parent.history,
     seed: env.seed,
     sampler: positionSampler(parent, env.sampler),
-    // Loaded on first read only: most steps never touch the training data.
+    // Loaded on first read only (and once per run, by the loader): most steps never touch the training data.
     get data(): ArrayDataset {
-      data ??= env.data.load();
-      return data;
+      return env.data.load();
     },
     teacher: env.teacher,
     progress: (done, total) => env.log.progress(task, done, total, 'updates'),
@@ -132,10 +130,9 @@ function stageContext(parent: StagedModel, step: ResolvedStep, env: StepEnvironm
 
 /** A step's returned sampler must be the one it declares: validation and later steps' keys rely on the declaration. */
 function checkDeclaredSampler(step: ResolvedStep, returned: SamplerConfig | undefined, index: number): void {
-  const declared = step.method.studentSampler?.(step.config);
-  const canonical = (s: SamplerConfig | undefined): string => JSON.stringify(s ? canonicalSampler(s) : null);
-  if (canonical(returned) !== canonical(declared)) {
-    throw new Error(`pipeline[${index}] ${step.method.id} returned sampler ${canonical(returned)} but declares ${canonical(declared)} (studentSampler)`);
+  const declared = samplerKey(step.method.studentSampler?.(step.config));
+  if (samplerKey(returned) !== declared) {
+    throw new Error(`pipeline[${index}] ${step.method.id} returned sampler ${samplerKey(returned)} but declares ${declared} (studentSampler)`);
   }
 }
 
