@@ -16,11 +16,17 @@
  * - **Modules** — a PyTorch-like {@link Module} system with path-based surgery ({@link Module.select},
  *   {@link Module.replace}) and the layers of diffusion UNets.
  * - **Checkpoints** — the safetensors format.
+ * - **ONNX export and runtime** — an {@link OnnxGraph} builder, export rules per layer class
+ *   ({@link registerExportRule}; core's layers and {@link UniformQuantizer} as QuantizeLinear/DequantizeLinear), and
+ *   {@link OrtSession}, a synchronous onnxruntime-node session on tfjs tensors.
  * - **Caches** — content keys ({@link jsonDigest}, {@link fileDigest}), the `<root>/<kind>/<key>` layout
  *   ({@link cachePath}) and entries produced once by processes sharing a folder ({@link cachedFile}, {@link produceOnce}).
  *
  * @packageDocumentation
  */
+import { registerCoreExportRules } from './export/layer-rules';
+import { registerQuantExportRules } from './export/quant-rules';
+
 export * from './engine/backend';
 export * from './engine/kernels/register';
 export * from './ops/ste';
@@ -55,3 +61,12 @@ export * from './io/lock';
 export * from './io/content-cache';
 export * from './method/contract';
 export * from './io/checkpoint';
+export * from './export/onnx-graph';
+export * from './export/export-rules';
+export * from './export/layer-rules';
+export * from './export/quant-rules';
+export * from './export/ort-session';
+
+// Core's layers export to ONNX as soon as core is loaded; method packages register their own layer types.
+registerCoreExportRules();
+registerQuantExportRules();
