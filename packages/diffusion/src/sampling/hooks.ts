@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { withCallContext } from '@diffpress/core';
 import { NoiseSchedule } from '../schedule/schedule';
 import { Denoiser } from '../train/diffusion-loss';
-import { UNet } from '../unet/unet';
+import { UNetPaths, unetPaths } from '../unet/paths';
 
 /**
  * The network call of one sampler step, as sampling hooks see it. Tensors are valid only during the call. Built
@@ -12,8 +12,10 @@ import { UNet } from '../unet/unet';
 export interface ModelCall {
   /** The network. */
   model: Denoiser;
-  /** The network when it is a {@link UNet} (encode/decode and the partial paths), else `null`. */
-  unet: UNet | null;
+  /**
+   * The network's encode/decode and partial paths when it is a UNet (tfjs) or a runtime's UNet (ONNX), else `null`.
+   */
+  unet: UNetPaths | null;
   /** Current noisy samples z_t `[n, ...]`. */
   z: tf.Tensor;
   /** Schedule time of this step. */
@@ -70,7 +72,7 @@ export function modelCall(fields: ModelCallFields): ModelCall {
   }
   return {
     ...fields,
-    unet: fields.model instanceof UNet ? fields.model : null,
+    unet: unetPaths(fields.model),
     rowSteps,
     run: <T>(fn: () => T, rows?: readonly number[]): T => withCallContext({ stepIndices: rows ?? rowSteps }, fn),
   };

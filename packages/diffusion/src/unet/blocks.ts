@@ -59,7 +59,8 @@ export class ResBlock extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
   readonly concatSplit?: number;
   /** Block resampling, if any. */
   readonly resample?: 'up' | 'down';
-  private readonly scaleShift: boolean;
+  /** Whether the time feature scales and shifts the normalised features (`norm2(h)·(1 + s) + b`) instead of being added before `norm2`. */
+  readonly scaleShift: boolean;
 
   /**
    * @param plan - Channels, name and resampling of the block (see `planUNet`).

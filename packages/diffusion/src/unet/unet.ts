@@ -349,8 +349,11 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     return (this.getModule('out') as UNetOutHead).forward(h);
   }
 
-  /** Decoder blocks in call order (deepest level first), each with the skip index its concatenation consumes. */
-  private decoderBlocks(): Array<{ block: BlockPlan; consumes: number | null }> {
+  /**
+   * Decoder blocks in call order (deepest level first), each with the skip index its concatenation consumes
+   * (`null` for blocks that concatenate nothing). Graph exporters follow the same schedule.
+   */
+  decoderBlocks(): Array<{ block: BlockPlan; consumes: number | null }> {
     const out: Array<{ block: BlockPlan; consumes: number | null }> = [];
     let next = this.plan.skips.length;
     for (let l = this.plan.up.length - 1; l >= 0; l--) {
@@ -359,8 +362,8 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     return out;
   }
 
-  /** Position in {@link decoderBlocks} of the block that concatenates skip `branch`. */
-  private decoderBlockConsuming(branch: number): number {
+  /** Position in {@link UNet.decoderBlocks} of the block that concatenates skip `branch` (an index). */
+  decoderBlockConsuming(branch: number): number {
     const at = this.decoderBlocks().findIndex((b) => b.consumes === branch);
     if (at < 0) throw new Error(`UNet: no decoder block consumes skip ${branch} (internal error)`);
     return at;
