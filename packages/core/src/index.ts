@@ -56,6 +56,8 @@ export * from './nn/layers/resample';
 export * from './nn/layers/sequential';
 export * from './io/float16';
 export * from './io/safetensors';
+export * from './io/torch-pickle';
+export * from './io/tensor-file';
 export * from './io/atomic';
 export * from './io/lock';
 export * from './io/content-cache';
