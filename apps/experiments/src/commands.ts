@@ -170,6 +170,10 @@ export interface RunCommandOptions {
   dryRun?: boolean;
   /** Backend (`tensorflow`, `wasm`, `cpu`). */
   backend?: string;
+  /** Runtime of sampling and evaluation (`tfjs`, `onnx`); overrides the recipe's. */
+  runtime?: string;
+  /** onnxruntime threads per worker; overrides the recipe's (with `runtime`, or on a recipe whose runtime is onnx). */
+  threads?: number;
   /** Set in worker processes (1-based worker number). */
   worker?: number;
 }
@@ -188,7 +192,12 @@ function recipeFile(opts: RunCommandOptions): string {
 
 function resolveRecipe(opts: RunCommandOptions): ValidatedRecipe {
   const file = recipeFile(opts);
-  const overrides = opts.seeds !== undefined ? { seeds: parseSeeds(opts.seeds) } : undefined;
+  const overrides: Record<string, unknown> = {};
+  if (opts.seeds !== undefined) overrides.seeds = parseSeeds(opts.seeds);
+  if (opts.runtime !== undefined || opts.threads !== undefined) {
+    if (opts.runtime !== undefined && opts.runtime !== 'tfjs' && opts.runtime !== 'onnx') throw new Error(`--runtime '${opts.runtime}': expected tfjs or onnx`);
+    overrides.runtime = { kind: opts.runtime ?? 'onnx', ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+  }
   return loadRecipe(file, { registry: builtinRegistry(), overrides, ablation: opts.ablation });
 }
 
@@ -234,6 +243,8 @@ export async function runCommand(opts: RunCommandOptions, io: Io): Promise<numbe
   if (shard) workerArgs.push(`--shard=${shard.index}/${shard.count}`);
   if (opts.seeds !== undefined) workerArgs.push(`--seeds=${opts.seeds}`);
   if (opts.backend) workerArgs.push(`--backend=${opts.backend}`);
+  if (opts.runtime !== undefined) workerArgs.push(`--runtime=${opts.runtime}`);
+  if (opts.threads !== undefined) workerArgs.push(`--threads=${opts.threads}`);
   const summary = await runRecipe(v, { store, shard, jobs, workerEntry: path.join(__dirname, `main${path.extname(__filename)}`), workerArgs });
   const files = await writeReport(summary, outDir, store.root);
   printTable(files.table, io);

@@ -10,6 +10,7 @@ import { teacherForcedEpsMse } from './metrics/fidelity';
 import { MetricEntry, MetricInput, MetricInputs, MetricValue, PairedInputs, PointsInputs, metricInfo } from './metrics/registry';
 import { ReferenceStats, datasetDigest, referenceStats } from './reference/reference-stats';
 import { SamplingModel, drawSamples, samplerLabel } from './samples/sample-store';
+import { modelRuntimeLabel } from './samples/runtime-label';
 
 /** Real data evaluated like a model (e.g. the test split: the floor every model is compared with). */
 export interface DatasetSubject {
@@ -120,6 +121,11 @@ export interface ResultRow {
   backend: string;
   /** Backends that drew the samples (from the sample cache). */
   sampleBackends: string[];
+  /**
+   * Runtime that runs the evaluated model (`tfjs-wasm`, or e.g. `onnxruntime-node 1.30.0 (cpu, 2 threads, qdq)`):
+   * its version and threads. Absent for data subjects and in rows written before runtimes existed.
+   */
+  runtime?: string;
   /** Wall-clock seconds to draw the samples (summed over cache chunks, so the same whether cached or not). */
   samplingSeconds: number;
   /** Wall-clock seconds of this metric's computation (embedding shared across metrics counted once, in the first). */
@@ -269,6 +275,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
   }
   const n = options.samples;
   const backend = engineInfo()?.backend ?? tf.getBackend();
+  const runtime = isModel(subject) ? modelRuntimeLabel(subject.unet) : undefined;
   const rows: ResultRow[] = [];
   /** Computes `metrics` and records a row per value; `t0` is when their group's shared preparation began. */
   const report = (metrics: readonly MetricEntry[], frames: Frames, t0: number): void => {
@@ -283,6 +290,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
           recipeHash: options.recipeHash ?? null, cell: options.cell ?? {}, subject: subjectName, modelDigest, seed, samples: n, sampler: samplerName,
           metric: frame.label(m.name) + (v.suffix ?? ''), metricId: m.name, metricVersion: m.version, value: v.value, reference, featureNet: frame.featureNet, backend,
           sampleBackends, samplingSeconds, metricSeconds: seconds, libraryVersion: libraryVersion(), date: new Date().toISOString(),
+          ...(runtime ? { runtime } : {}),
           ...(v.stderr !== undefined ? { stderr: v.stderr } : {}),
           ...(v.detail ? { detail: v.detail } : {}),
         });

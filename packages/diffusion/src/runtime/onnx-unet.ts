@@ -13,6 +13,28 @@ export interface OnnxUNetOptions {
   quantization?: QuantExportMode;
 }
 
+/** Which runtime draws a model's samples, as recorded in results. */
+export interface RuntimeDescriptor {
+  /** `onnx` (onnxruntime-node, CPU execution provider). */
+  name: 'onnx';
+  /** onnxruntime-node version. */
+  version: string;
+  /** Intra-op threads. */
+  threads: number;
+  /** How fake-quantized layers were exported. */
+  quantization: QuantExportMode;
+}
+
+/** A one-line label of a runtime for result rows and reports, e.g. `onnxruntime-node 1.30.0 (cpu, 2 threads, qdq)`. */
+export function runtimeLabel(r: RuntimeDescriptor): string {
+  return `onnxruntime-node ${r.version} (cpu, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.quantization})`;
+}
+
+/** The runtime of a model when it runs on one other than tfjs (an {@link OnnxUNet}), else `null`. */
+export function runtimeOf(model: unknown): RuntimeDescriptor | null {
+  return model instanceof OnnxUNet ? model.runtime : null;
+}
+
 interface PartSession {
   session: OrtSession;
   inputs: string[];
@@ -43,6 +65,8 @@ export class OnnxUNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> implemen
   readonly plan: UNetPlan;
   /** Threads each session runs with. */
   readonly threads: number;
+  /** The runtime, its version and settings (recorded in results). */
+  readonly runtime: RuntimeDescriptor;
   private readonly sessions = new Map<string, PartSession>();
   private readonly stepFree = new Set<string>();
   private readonly stepQuantizer: UniformQuantizer | null;
@@ -61,6 +85,7 @@ export class OnnxUNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> implemen
     if (!status.available) throw new Error(status.reason);
     this.plan = source.plan;
     this.threads = options.threads ?? 1;
+    this.runtime = { name: 'onnx', version: status.version, threads: this.threads, quantization: options.quantization ?? 'qdq' };
     const perStep = source.select('**', { where: (m) => m instanceof UniformQuantizer && m.steps != null });
     this.stepQuantizer = perStep.length ? (perStep[0][1] as UniformQuantizer) : null;
     this.eval();

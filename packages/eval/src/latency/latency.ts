@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '@diffpress/core';
-import { SamplerConfig, SamplingHook, beginHooks, composeHooks, endHooks, modelCall, sample, samplerTimes } from '@diffpress/diffusion';
+import { SamplerConfig, SamplingHook, beginHooks, composeHooks, endHooks, modelCall, runtimeLabel, runtimeOf, sample, samplerTimes } from '@diffpress/diffusion';
 import { SamplingModel, samplerLabel } from '../samples/sample-store';
 
 /** Options of {@link measureLatency}. */
@@ -104,9 +104,10 @@ export async function measureLatency(model: SamplingModel, options: LatencyOptio
       endHooks(hooks);
     }
     const info = engineInfo();
+    const runtime = runtimeOf(model.unet);
     const report: LatencyReport = {
-      backend: info?.backend ?? tf.getBackend(),
-      threads: info?.threads ?? 1,
+      backend: runtime ? runtimeLabel(runtime) : (info?.backend ?? tf.getBackend()),
+      threads: runtime ? runtime.threads : (info?.threads ?? 1),
       batchSize,
       msPerCall: median(callTimes),
       msPerCallPerSample: median(callTimes) / batchSize,

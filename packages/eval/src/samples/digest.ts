@@ -1,4 +1,5 @@
 import { AnyModule, canonicalJson, sha256Hex } from '@diffpress/core';
+import { OnnxUNet, runtimeOf } from '@diffpress/diffusion';
 
 // The content keys moved to core (one helper for every cache); re-exported for the packages that import them from here.
 export { canonicalJson, fileDigest, jsonDigest } from '@diffpress/core';
@@ -32,7 +33,16 @@ function settingsOf(m: AnyModule): Record<string, unknown> {
  * @returns 64 hex characters.
  */
 export function moduleDigest(module: AnyModule): string {
+  const runtime = runtimeOf(module);
+  // A model on another runtime is its source network plus how it was exported: its samples agree with tfjs's only
+  // to a tolerance (and QDQ up to rounding ties), so they are kept apart; the thread count does not enter.
+  if (runtime && module instanceof OnnxUNet) return sha256Hex(withRuntime(moduleDigestParts(module.source as unknown as AnyModule), `runtime ${runtime.name} ${runtime.quantization}\n`));
   return sha256Hex(moduleDigestParts(module));
+}
+
+function* withRuntime(parts: Generator<string | Uint8Array>, tag: string): Generator<string | Uint8Array> {
+  yield* parts;
+  yield tag;
 }
 
 /** What {@link moduleDigest} hashes, one piece at a time (a tensor's values are read only when hashed). */

@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import {
   FileLock, cachePath, engineInfo, rawFromFloat32, rawToFloat32, readSafetensorsFile, sleepSync, tryLock, writeJsonAtomic, writeSafetensorsFile,
 } from '@diffpress/core';
-import { Denoiser, NoiseSchedule, Prediction, SamplerConfig, SamplingHook, canonicalSamplerConfig, sample } from '@diffpress/diffusion';
+import { Denoiser, NoiseSchedule, Prediction, SamplerConfig, SamplingHook, canonicalSamplerConfig, runtimeOf, sample } from '@diffpress/diffusion';
 import { jsonDigest, moduleDigest } from './digest';
+import { modelRuntimeLabel } from './runtime-label';
 
 /** What a sampler needs of a diffusion model (a loaded `DiffusionModel` fits). */
 export interface SamplingModel {
@@ -283,7 +283,8 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
   let cached = 0;
   let done = 0;
   const backends = new Set<string>();
-  const backend = engineInfo()?.backend ?? tf.getBackend();
+  // Chunks drawn on onnxruntime name it (version, threads); tfjs chunks keep the plain backend name they always had.
+  const backend = runtimeOf(model.unet) ? modelRuntimeLabel(model.unet) : (engineInfo()?.backend ?? 'unknown');
   const take = (piece: Piece, chunk: ChunkRecord, fromCache: boolean): void => {
     const rows = piece.end - piece.start;
     data.set(chunk.data.subarray(0, rows * per), piece.start * per);

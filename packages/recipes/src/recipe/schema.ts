@@ -336,6 +336,26 @@ export const outputSchema = z.strictObject({
 export type RecipeOutput = z.output<typeof outputSchema>;
 
 /**
+ * Runtime section.
+ *
+ * @internal
+ */
+export const runtimeSchema = z.union([
+  z.enum(['tfjs', 'onnx']).describe('tfjs: sample on the tensor engine; onnx: on onnxruntime-node (CPU), int8 kernels for quantized layers'),
+  z.strictObject({
+    /** Where sampling and evaluation run. */
+    kind: z.enum(['tfjs', 'onnx']).describe('tfjs: sample on the tensor engine; onnx: on onnxruntime-node (CPU), int8 kernels for quantized layers'),
+    /** onnxruntime intra-op threads per worker process (default 1; workers already run in parallel). */
+    threads: z.number().int().min(1).max(256).optional().describe('onnxruntime intra-op threads per worker process (default 1; workers already run in parallel)'),
+    /** How fake-quantized layers export: qdq (integer kernels, default) or float (the tfjs arithmetic exactly). */
+    quantization: z.enum(['qdq', 'float']).optional().describe('how fake-quantized layers export: qdq (integer kernels, default) or float (the tfjs arithmetic exactly)'),
+  }),
+]);
+
+/** The runtime section: `tfjs` or `onnx`, or `{ kind, threads, quantization }`. Compression steps always run on tfjs. */
+export type RecipeRuntime = z.output<typeof runtimeSchema>;
+
+/**
  * The whole recipe (architecture guide §7): strict (unknown keys are errors), defaults filled in on parsing.
  *
  * @internal
@@ -357,6 +377,11 @@ export const recipeSchema = z.strictObject({
   sample: samplerSchema,
   /** What is evaluated where, and how. */
   eval: evalSchema,
+  /**
+   * Where sampling and evaluation run (default tfjs; `onnx` falls back to tfjs with a notice where onnxruntime-node
+   * is not installed).
+   */
+  runtime: runtimeSchema.optional().describe('where sampling and evaluation run (default tfjs; onnx falls back to tfjs with a notice where onnxruntime-node is not installed)'),
   /** Ablation axes (absent: one cell). */
   ablation: ablationSchema.optional(),
   /** Where the run folder goes. */

@@ -44,7 +44,7 @@ export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridI
     `<style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(v.recipe.name)}</h1>`,
     v.recipe.description ? `<p>${escapeHtml(v.recipe.description.trim())}</p>` : '',
-    `<p class="meta">Recipe <code>${escapeHtml(v.file)}</code> (hash <code>${v.hash.slice(0, 16)}</code>) · ${summary.units} units · backend ${escapeHtml(summary.backend)} · ${summary.computed} computed, ${summary.reused} reused, ${summary.failed.length} failed · ${summary.seconds.toFixed(1)} s</p>`,
+    `<p class="meta">Recipe <code>${escapeHtml(v.file)}</code> (hash <code>${v.hash.slice(0, 16)}</code>) · ${summary.units} units · backend ${escapeHtml(summary.backend)}${summary.runtime ? ` · runtime ${escapeHtml(summary.runtime)}` : ''} · ${summary.computed} computed, ${summary.reused} reused, ${summary.failed.length} failed · ${summary.seconds.toFixed(1)} s</p>`,
     `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`,
     `<p class="meta">${escapeHtml(spreadNote(table))} Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i).</p>`,
   ];

@@ -17,7 +17,7 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
   if (v.recipe.description) lines.push(v.recipe.description.trim(), '');
   lines.push(
     `Recipe \`${v.file}\` (hash \`${v.hash.slice(0, 16)}\`), ${summary.units} unit${summary.units === 1 ? '' : 's'}` +
-      `${summary.shard ? ` (shard ${summary.shard.index}/${summary.shard.count})` : ''}; backend ${summary.backend}; ` +
+      `${summary.shard ? ` (shard ${summary.shard.index}/${summary.shard.count})` : ''}; backend ${summary.backend}${summary.runtime ? `; runtime ${summary.runtime}` : ''}; ` +
       `${summary.computed} computed, ${summary.reused} reused from the store, ${summary.failed.length} failed; ${summary.seconds.toFixed(1)} s.`,
     '',
   );

@@ -22,6 +22,8 @@ export interface ResultsFile {
   recipe: ResultsRecipe;
   /** Backend of the run. */
   backend: string;
+  /** Runtime of the run's sampling and evaluation (absent in results written before runtimes existed). */
+  runtime?: string;
   /** Units of the run (its shard). */
   units: number;
   /** Units it computed. */
@@ -73,5 +75,6 @@ export function mergeResults(dirs: readonly string[], recipe: ValidatedRecipe): 
     floor: parts[0].r.floor,
     seconds: Math.max(...parts.map((p) => p.r.seconds)),
     backend: [...new Set(parts.map((p) => p.r.backend))].join(' / '),
+    runtime: [...new Set(parts.map((p) => p.r.runtime ?? 'tfjs'))].join(' / '),
   };
 }

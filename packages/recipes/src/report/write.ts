@@ -79,6 +79,7 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     recipe: { name: summary.recipe.recipe.name, file: summary.recipe.file, hash: summary.recipe.hash },
     shard: summary.shard ?? null,
     backend: summary.backend,
+    ...(summary.runtime ? { runtime: summary.runtime } : {}),
     units: summary.units,
     computed: summary.computed,
     reused: summary.reused,

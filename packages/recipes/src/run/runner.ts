@@ -10,6 +10,7 @@ import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
 import { RunLog, consoleLog } from './progress';
 import { UnitContext, UnitResult, runUnit, unitKey } from './unit';
+import { runtimeSettings, runtimeSummary } from './runtime';
 
 /** Options of {@link runRecipe}. */
 export interface RunOptions {
@@ -71,6 +72,8 @@ export interface RunSummary {
   seconds: number;
   /** Backend and threads of this process. */
   backend: string;
+  /** Where samples were drawn and evaluated: `tfjs`, or the onnxruntime version, threads and quantization export. */
+  runtime?: string;
   /** The shard, if any. */
   shard?: Shard;
 }
@@ -176,6 +179,8 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   const log = options.log ?? consoleLog();
   const { store } = options;
   const units = planUnits(v, options.shard);
+  const runtime = runtimeSettings(v.recipe.runtime);
+  if (runtime.fallback) log.line(`runtime: onnx asked for, but ${runtime.fallback}; sampling and evaluating on tfjs`);
   const before = finishedUnits(v, units, store);
   const reusedBefore = before.filter(Boolean).length;
   log.line(`${v.recipe.name}: ${units.length} unit${units.length === 1 ? '' : 's'}${options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : ''}, ${reusedBefore} already finished in ${store.root}`);
@@ -210,6 +215,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   return {
     recipe: v, units: units.length, computed, reused: reusedBefore, results, failed, floor, seconds: (performance.now() - t0) / 1000,
     backend: info ? `${info.backend}${info.simd ? ' (SIMD)' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : 'unknown', shard: options.shard,
+    runtime: runtimeSummary(runtime),
   };
 }
 

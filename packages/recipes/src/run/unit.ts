@@ -3,7 +3,7 @@ import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
 import { ArrayDataset, unetLayerInventory } from '@diffpress/diffusion';
 import {
-  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, moduleDigest, samplerLabel,
+  CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, SamplingModel, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, moduleDigest, samplerLabel,
 } from '@diffpress/eval';
 import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
@@ -12,6 +12,7 @@ import { ArtifactStore } from '../store/store';
 import { StageData, StageRecord, StagedModel, applyStep, positionSampler } from './apply-step';
 import { baseModelKey, loadBaseModel } from './model-stages';
 import { RunLog } from './progress';
+import { RuntimeSettings, onRuntime, runtimeKey, runtimeSettings } from './runtime';
 
 /** Version of this package (part of every unit key: a new runner recomputes). */
 export function recipesVersion(): string {
@@ -111,10 +112,14 @@ export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: 
   const recipe: Partial<typeof cell.recipe> = { ...cell.recipe };
   delete recipe.output;
   delete recipe.description;
+  // The runtime as it will run here (onnx falls back to tfjs where onnxruntime is missing), without its threads.
+  delete recipe.runtime;
+  const runtime = runtimeKey(runtimeSettings(cell.recipe.runtime));
   return store.key('unit', {
     recipe,
     steps: cell.steps.map((s) => ({ id: s.method.id, version: s.method.version, config: s.config })),
     seed: unit.seed,
+    ...(runtime ? { runtime } : {}),
     base: baseModelKey(cell.recipe, store, v.baseDir).key,
     versions: { recipes: recipesVersion(), eval: libraryVersion(), unitFormat: UNIT_RESULT_FORMAT },
   });
@@ -130,14 +135,39 @@ async function evaluatePosition(
   ctx: UnitContext,
 ): Promise<PositionResult> {
   const { cell } = unit;
+  const runtime = runtimeSettings(cell.recipe.runtime);
+  const subject = onRuntime(staged.model, runtime);
+  const reference = staged === base ? subject : onRuntime(base.model, runtime);
+  try {
+    return await evaluateOn(subject.model, reference.model, runtime, staged, base, position, label, unit, v, ctx);
+  } finally {
+    subject.release();
+    if (reference !== subject) reference.release();
+  }
+}
+
+/** {@link evaluatePosition} with the model and the FP reference on the unit's runtime. */
+async function evaluateOn(
+  model: SamplingModel,
+  baseModel: SamplingModel,
+  runtime: RuntimeSettings,
+  staged: StagedModel,
+  base: StagedModel,
+  position: string,
+  label: string,
+  unit: RunUnit<ResolvedCell>,
+  v: ValidatedRecipe,
+  ctx: UnitContext,
+): Promise<PositionResult> {
+  const { cell } = unit;
   const { eval: ev } = cell.recipe;
   const sampler = positionSampler(staged, samplerSettings(cell.recipe.sample));
   const shape = [...ctx.shape];
-  const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}`;
+  const task = `cell ${cell.index} seed ${unit.seed} ${label} ${samplerLabel(sampler)}${runtime.kind === 'onnx' ? ' (onnx)' : ''}`;
   // Start the clock of the progress line now, so its first update already has a rate (and an ETA).
   ctx.log.progress(task, 0, ev.samples, 'samples');
   const set = drawSamples({
-    model: staged.model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
+    model, sampler, seed: unit.seed, count: ev.samples, shape, cacheDir: ctx.store.root, batchSize: cell.recipe.sample.batchSize,
     // Always shared: another process (a worker, a shard, a second user of the store) may draw the same chunks.
     hooks: staged.hooks, hooksKey: staged.hooksKey, share: true,
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
@@ -148,11 +178,11 @@ async function evaluatePosition(
   const metrics = staged === base ? ev.metrics.filter((m) => METRICS[m]?.input !== 'paired') : ev.metrics;
   const paired = metrics.some((m) => METRICS[m]?.input === 'paired');
   const needsReference = metrics.some((m) => METRICS[m]?.input !== 'paired');
-  const rows = metrics.length === 0 ? [] : await evaluate(staged.model, {
+  const rows = metrics.length === 0 ? [] : await evaluate(model, {
     metrics, samples: ev.samples, seed: unit.seed, sampler, shape, reference: needsReference ? ctx.reference() : undefined, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
     // A student's paired metrics compare it with the FP model as the recipe samples it.
-    pairedReference: paired ? base.model : undefined, pairedSampler: paired && staged.sampler ? samplerSettings(cell.recipe.sample) : undefined,
+    pairedReference: paired ? baseModel : undefined, pairedSampler: paired && staged.sampler ? samplerSettings(cell.recipe.sample) : undefined,
     recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
@@ -168,13 +198,14 @@ async function evaluatePosition(
   }
   let latency: PositionResult['latency'] = null;
   if (ev.latency) {
-    const backend = engineInfo()?.backend ?? 'unknown';
+    // The runtime (and its threads) that the latency is measured on.
+    const backend = runtime.kind === 'onnx' ? `onnx/${runtime.threads}/${runtime.quantization}` : (engineInfo()?.backend ?? 'unknown');
     // With hooks the timed call is the sampler's first step (per-step methods only run at their steps).
     const hooked = staged.hooks.length > 0;
     const inputs = { model: staged.key, policy: staged.hooksKey ?? null, backend, batchSize: 16, ...(hooked || staged.sampler ? { step: canonicalSampler(sampler) } : {}) };
     latency = (
       await ctx.store.produceJson('latency', ctx.store.key('latency', inputs), async () => {
-        const r = await measureLatency(staged.model, { shape, batchSize: 16, hooks: staged.hooks, stepSampler: sampler });
+        const r = await measureLatency(model, { shape, batchSize: 16, hooks: staged.hooks, stepSampler: sampler });
         return { backend: r.backend, threads: r.threads, batchSize: r.batchSize, msPerCall: r.msPerCall, msPerCallPerSample: r.msPerCallPerSample, peakBytes: r.peakBytes };
       }, inputs)
     ).value;
