@@ -36,6 +36,8 @@ export * from './data/toy2d';
 export * from './models/mlp-denoiser';
 export * from './models/shipped';
 export * from './models/pipeline-model';
+export * from './interop/torch-unet';
+export * from './interop/torch-configs';
 export * from './testing/method-contract';
 export * from './runtime/unet-export';
 export * from './runtime/onnx-unet';
