@@ -5,7 +5,8 @@
  *   (TFMQ-DM), registered for recipes through {@link methods}.
  * - **Quantized layers** — {@link AdaRound}; the layer wrappers {@link QuantLayer}, {@link SplitQuantConv2d} and
  *   {@link QuantScaledDotProductAttention} (over core's uniform quantizer primitives); {@link quantizeUNet} builds a
- *   quantized copy of a UNet, also of one whose layers earlier methods wrapped.
+ *   quantized copy of a UNet, also of one whose layers earlier methods wrapped; their ONNX export rules
+ *   ({@link registerPtqExportRules}, registered when the package is loaded) write them as QDQ graphs.
  * - **Calibration** — {@link calibrationSet}: cached `(x_t, t)` sets from the FP sampler with the uniform / all /
  *   first / last / single strategies.
  * - **Reconstruction** — {@link reconstructUnit}: BRECQ block reconstruction with bounded memory;
@@ -14,9 +15,11 @@
  * @packageDocumentation
  */
 import { DiffusionMethod } from '@diffpress/diffusion';
+import { registerPtqExportRules } from './quant/export-rules';
 export * from './quant/adaround';
 export * from './quant/layers';
 export * from './quant/quantize-unet';
+export * from './quant/export-rules';
 export * from './calibration/calibration-set';
 export * from './recon/units';
 export * from './recon/capture';
@@ -52,3 +55,6 @@ export const methods: DiffusionMethod<unknown>[] = [
   tfmq as DiffusionMethod<unknown>,
   // tools:method inserts one entry per method above this line.
 ];
+
+// The quantized layers export to ONNX (core's exporter) as soon as the package is loaded.
+registerPtqExportRules();
