@@ -242,6 +242,14 @@ export function unetConfigFromDiffusersConfig(config: unknown, options: Diffuser
   return { layout: 'diffusers', unet, flipSinToCos: c.flip_sin_to_cos === undefined ? true : (c.flip_sin_to_cos as boolean), notes: [] };
 }
 
+/** What a diffusers scheduler config says about the model: its schedule and parameterization. */
+export interface DiffusersScheduleInfo {
+  /** The noise schedule. */
+  schedule: ScheduleConfig;
+  /** What the network predicts. */
+  prediction: Prediction;
+}
+
 /**
  * The noise schedule and parameterization of a diffusers scheduler config (`scheduler/scheduler_config.json` of a
  * pipeline; DDPM/DDIM schedulers): `beta_schedule` `linear` (`linspace(beta_start, beta_end, num_train_timesteps)`,
@@ -254,7 +262,7 @@ export function unetConfigFromDiffusersConfig(config: unknown, options: Diffuser
  * const { schedule, prediction } = scheduleFromDiffusersConfig(JSON.parse(fs.readFileSync('scheduler_config.json', 'utf8')));
  * ```
  */
-export function scheduleFromDiffusersConfig(config: unknown): { schedule: ScheduleConfig; prediction: Prediction } {
+export function scheduleFromDiffusersConfig(config: unknown): DiffusersScheduleInfo {
   const problems = new Problems('diffusers scheduler config');
   if (!isObject(config)) throw new Error(`diffusers scheduler config: expected an object, got ${JSON.stringify(config)}`);
   const kind = config.beta_schedule ?? 'linear';

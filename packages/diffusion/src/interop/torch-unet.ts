@@ -245,6 +245,16 @@ function layoutProblems(layout: TorchUNetLayout, config: UNetConfig, flipSinToCo
   return problems;
 }
 
+/** Output of {@link mapTorchUNetTensors}. */
+export interface MappedTorchUNetTensors {
+  /** Our tensors by state-dict name, in our layouts (the caller disposes them). */
+  state: Map<string, tf.Tensor>;
+  /** Each of our tensors with its source and transform. */
+  mapped: TorchUNetMappedTensor[];
+  /** Checkpoint tensors left out on purpose (e.g. DDIM's `logvar`). */
+  ignored: string[];
+}
+
 /**
  * Maps the tensors of a PyTorch UNet state dict onto a {@link UNet} of `architecture.unet`, checking every name and
  * shape: the result has exactly the UNet's state-dict names, in its layouts (conv `[out, in, kh, kw]` →
@@ -264,7 +274,7 @@ export function mapTorchUNetTensors(
   tensors: ReadonlyMap<string, RawTensor>,
   layout: TorchUNetLayout,
   flipSinToCos: boolean,
-): { state: Map<string, tf.Tensor>; mapped: TorchUNetMappedTensor[]; ignored: string[] } {
+): MappedTorchUNetTensors {
   const levels = unet.plan.down.length;
   const problems: string[] = [];
   const plans: Array<{ to: string; from: string; shape: number[]; expected: number[]; transform: string; perm?: number[]; flip?: boolean }> = [];
