@@ -2,7 +2,7 @@
 """Test fixtures of the PyTorch UNet importer (packages/diffusion/src/interop/torch-unet.spec.ts).
 
     /usr/bin/python3 tools/interop/make_torch_fixtures.py                       # the committed fixtures (seed 0)
-    /usr/bin/python3 tools/interop/make_torch_fixtures.py --out /tmp/fx --seed 7
+    /usr/bin/python3 tools/interop/make_torch_fixtures.py --out /tmp/fx --seed 7 --variants
 
 Builds the two layouts of tools/interop/torch_unets.py at a small size with seeded random weights (GroupNorm scales
 and shifts included) and writes into --out (default packages/diffusion/src/interop/fixtures/):
@@ -18,6 +18,9 @@ and shifts included) and writes into --out (default packages/diffusion/src/inter
   `{"state_dict": ..., "step": ..., "lr": ..., "flags": [...]}` like a training checkpoint.
 - `io.safetensors`: a fixed input `x` [2, 3, 16, 16] (NCHW), times `t` [2], and torch's outputs `ddim` and
   `diffusers` (NCHW, float32).
+- With --variants (the spec's fresh-fixture check): `ddim-pool` (resamp_with_conv false) and
+  `diffusers-scaleshift` (resnet_time_scale_shift scale_shift, one head, flip_sin_to_cos false) as `.safetensors`
+  with their configs, and `io-variants.safetensors` with torch's outputs on the same input.
 - Files the importer must refuse: `refuse-os-system.pt` (a pickled `os.system('echo pwned')` call),
   `refuse-module.pt` (a whole `nn.Linear` module), `refuse-legacy.pt` (the pre-1.6 non-zip format) and
   `refuse-corrupt-pickle.pt` (a valid zip whose data.pkl is cut short).
@@ -89,6 +92,16 @@ DIFFUSERS_CONFIG = {
     "num_class_embeds": None,
 }
 
+# Further conventions, checked by the spec only when it regenerates fixtures with torch (--variants): DDIM without
+# resampling convs (2x2 average pooling, nearest up-sampling), and diffusers with scale-shift normalisation,
+# one-head attention, the [sin, cos] sinusoid and GroupNorm eps 1e-6.
+VARIANTS = {
+    "ddim-pool": ("ddim", {**DDIM_CONFIG, "model": {**DDIM_CONFIG["model"], "resamp_with_conv": False}}),
+    "diffusers-scaleshift": ("diffusers", {**DIFFUSERS_CONFIG, "resnet_time_scale_shift": "scale_shift",
+                                           "attn_norm_num_groups": 4, "flip_sin_to_cos": False,
+                                           "attention_head_dim": None, "norm_eps": 1e-6}),
+}
+
 SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
 
 
@@ -129,18 +142,18 @@ def randomise(model, generator):
             p.copy_(p.half().float())
 
 
-def ddim_model(seed):
-    m = DDIM_CONFIG["model"]
+def ddim_model(seed, config=DDIM_CONFIG):
+    m = config["model"]
     model = DdimModel(ch=m["ch"], out_ch=m["out_ch"], ch_mult=m["ch_mult"], num_res_blocks=m["num_res_blocks"],
                       attn_resolutions=m["attn_resolutions"], dropout=m["dropout"],
                       resamp_with_conv=m["resamp_with_conv"], in_channels=m["in_channels"],
-                      resolution=DDIM_CONFIG["data"]["image_size"], num_groups=m["num_groups"])
+                      resolution=config["data"]["image_size"], num_groups=m["num_groups"])
     randomise(model, torch.Generator().manual_seed(seed))
     return model.eval()
 
 
-def diffusers_model(seed):
-    model = DiffusersUNet2D(**{k: v for k, v in DIFFUSERS_CONFIG.items() if k in DIFFUSERS_KEYS})
+def diffusers_model(seed, config=DIFFUSERS_CONFIG):
+    model = DiffusersUNet2D(**{k: v for k, v in config.items() if k in DIFFUSERS_KEYS})
     randomise(model, torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
         w = model.conv_out.weight
@@ -192,6 +205,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--variants", action="store_true", help="also write the VARIANTS and io-variants.safetensors")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
@@ -224,7 +238,9 @@ def main():
                       {"seed": str(a.seed), "torch": torch.__version__})
 
     torch.save({"conv.weight": torch.zeros(1), "payload": Pwned()}, out("refuse-os-system.pt"))
+    torch.manual_seed(a.seed)
     torch.save(nn.Linear(2, 2), out("refuse-module.pt"))
+    # The legacy format keys storages by object address, so this one file differs from run to run.
     torch.save({"w": torch.zeros(2)}, out("refuse-legacy.pt"), _use_new_zipfile_serialization=False)
     buf = io.BytesIO()
     torch.save({"w": torch.zeros(2)}, buf)
@@ -235,7 +251,20 @@ def main():
             data = src.read(info.filename)
             if info.filename.endswith("/data.pkl"):
                 data = data[: len(data) // 2]
-            dst.writestr("refuse-corrupt-pickle/" + info.filename.split("/", 1)[1], data)
+            entry = zipfile.ZipInfo("refuse-corrupt-pickle/" + info.filename.split("/", 1)[1], date_time=(2020, 1, 1, 0, 0, 0))
+            dst.writestr(entry, data, compress_type=zipfile.ZIP_DEFLATED)
+
+    if a.variants:
+        outputs = {}
+        for name, (layout, config) in VARIANTS.items():
+            model = ddim_model(a.seed + 3, config) if layout == "ddim" else diffusers_model(a.seed + 3, config)
+            with torch.no_grad():
+                outputs[name] = model(x, t)
+            with open(out(f"{name}.config.json"), "w") as f:
+                json.dump(config, f, indent=2)
+                f.write("\n")
+            write_safetensors(out(f"{name}.safetensors"), dict(model.state_dict()), {"format": "pt"})
+        write_safetensors(out("io-variants.safetensors"), {"x": x, "t": t.float(), **outputs}, {"seed": str(a.seed)})
 
     print(json.dumps({"out": a.out, "seed": a.seed, "torch": torch.__version__,
                       "ddim_params": sum(p.numel() for p in ddim.parameters()),
