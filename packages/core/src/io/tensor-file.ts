@@ -33,8 +33,12 @@ export interface DecodeTensorFileOptions {
  */
 export function sniffTensorFile(bytes: Uint8Array): TensorFileFormat | undefined {
   if (bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'torch';
+  // Before the pickle test: a safetensors header length may well start with the byte 0x80.
+  if (bytes.byteLength >= 9 && bytes[8] === 0x7b) {
+    const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+    if (headerLength <= BigInt(bytes.byteLength - 8)) return 'safetensors';
+  }
   if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) return 'torch';
-  if (bytes.byteLength >= 9 && bytes[8] === 0x7b) return 'safetensors';
   return undefined;
 }
 

@@ -261,5 +261,11 @@ describe('decodeTensorFile', () => {
     const pt = decodeTensorFile(archive(stateDictPickle(new Pickle(), sampleStateDict).stop(), { 0: STORAGE0, 1: STORAGE1, 2: STORAGE2 }));
     expect(pt.format).toBe('torch');
     expect(pt.tensors.size).toBe(7);
+    // A header of 384 bytes: the file starts with 0x80 0x01, like a pickle, and is still safetensors.
+    const withName = (n: number): Uint8Array => encodeSafetensors({ ['w'.repeat(n)]: rawFromFloat32(new Float32Array([1]), [1]) });
+    let n = 1;
+    while (withName(n)[0] !== 0x80 || withName(n)[1] !== 0x01) n++;
+    const long = withName(n);
+    expect(decodeTensorFile(long).format).toBe('safetensors');
   });
 });

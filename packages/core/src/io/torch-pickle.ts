@@ -610,11 +610,11 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, options: DecodeTorchChe
   if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
     throw fail('this is the legacy (pre-PyTorch-1.6) torch.save format, which is not read; if you trust the file, re-save it in the zip format with a current PyTorch (torch.save(torch.load(f), f2))');
   }
-  if (bytes.byteLength > 0 && bytes[0] === 0x80) {
-    throw fail('this is a bare pickle, not a torch.save zip archive; bare pickles are not read (save the state dict with torch.save)');
-  }
   if (bytes.byteLength >= 9 && bytes[8] === 0x7b && bytes[0] !== 0x50) {
     throw fail('this looks like a safetensors file, not a torch.save zip archive (read it with readSafetensorsFile)');
+  }
+  if (bytes.byteLength > 0 && bytes[0] === 0x80) {
+    throw fail('this is a bare pickle, not a torch.save zip archive; bare pickles are not read (save the state dict with torch.save)');
   }
   const zip = openZipArchive(bytes, where);
   const pickles = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
