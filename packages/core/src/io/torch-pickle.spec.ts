@@ -218,6 +218,8 @@ describe('decodeTorchCheckpoint: refusals (nothing is executed)', () => {
     expect(() => decodeTorchCheckpoint(archive(call.stop(), {}))).toThrow('torch.FloatStorage cannot be called');
     const past = new Pickle().op(0x7d, 0x28).str('w').tensor('FloatStorage', '0', 12, 8, [2, 3], [3, 1]).op(0x75);
     expect(() => decodeTorchCheckpoint(archive(past.stop(), { 0: STORAGE0 }))).toThrow("tensor 'w' (size [2, 3], stride [3, 1], offset 8) reaches element 13 of a 12-element storage");
+    const huge = new Pickle().op(0x7d, 0x28).str('w').tensor('FloatStorage', '0', 12, 0, [65536, 65536], [0, 0]).op(0x75);
+    expect(() => decodeTorchCheckpoint(archive(huge.stop(), { 0: STORAGE0 }))).toThrow("tensor 'w' (size [65536, 65536]) would take 17179869184 bytes, over the 2147483648-byte limit");
     const short = new Pickle().op(0x7d, 0x28).str('w').tensor('FloatStorage', '0', 16, 0, [16], [1]).op(0x75);
     expect(() => decodeTorchCheckpoint(archive(short.stop(), { 0: STORAGE0 }))).toThrow('storage record archive/data/0 has 48 bytes, its 16 F32 elements need 64');
   });

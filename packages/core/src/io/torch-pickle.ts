@@ -521,10 +521,17 @@ function isStateDict(v: PyValue): v is PyDict {
   return v instanceof PyDict && v.keys.length > 0 && v.keys.every((k) => typeof k === 'string') && v.values.every((x) => x instanceof TorchTensor);
 }
 
+/** Largest tensor materialised, in bytes (2 GiB). */
+const MAX_TENSOR_BYTES = 2 ** 31;
+
 /** Copies `t`'s elements, in row-major order of its shape, out of its storage bytes. */
 function materialise(t: TorchTensor, bytes: Uint8Array, name: string, fail: (problem: string) => Error): RawTensor {
   const size = dtypeByteSize(t.storage.dtype);
   const n = t.shape.reduce((a, b) => a * b, 1);
+  // Zero strides let a small storage claim an enormous tensor; nothing in a real checkpoint comes near this.
+  if (!Number.isSafeInteger(n * size) || n * size > MAX_TENSOR_BYTES) {
+    throw fail(`tensor '${name}' (size [${t.shape.join(', ')}]) would take ${n * size} bytes, over the ${MAX_TENSOR_BYTES}-byte limit`);
+  }
   const out = new Uint8Array(n * size);
   if (n === 0) return { dtype: t.storage.dtype, shape: [...t.shape], data: out };
   let last = t.offset;
