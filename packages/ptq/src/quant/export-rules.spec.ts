@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   AnyModule, Conv2d, ExportContext, ExportError, ExportOptions, Linear, OnnxGraph, OrtSession, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, exportModule,
-  initEngine, manualSeed, minmaxParams, registerWeightExportRule, withCallContext,
+  exportLayerWeight, initEngine, manualSeed, minmaxParams, registerWeightExportRule, withCallContext,
 } from '@diffpress/core';
+import { onnx } from 'onnx-proto';
 import { QuantLayer, QuantLayerOptions, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
 import { registerPtqExportRules } from './export-rules';
 
@@ -285,5 +286,51 @@ describe('ONNX export of QuantScaledDotProductAttention', () => {
       if (softmaxBits === 16) expect(g.opCounts()).toMatchObject({ Round: 1 });
       tf.dispose([q, k, v, ref]);
     }
+  });
+});
+
+describe('weights of asymmetric grids (core exportLayerWeight)', () => {
+  /** Exports `q(conv.weight)`; returns the stored levels' and zero points' element types, the zero points, and the value. */
+  function exportWeight(conv: Conv2d, q: UniformQuantizer): { types: string[]; zeroPoints: number[]; maxAbs: number } {
+    const g = new OnnxGraph('weight');
+    const w = exportLayerWeight(new ExportContext(g, 'conv'), conv, conv.weight, q);
+    const [kh, kw, cin, cout] = conv.weight.shape;
+    g.output(w, 'w', [cout, cin, kh, kw]);
+    const bytes = g.encode();
+    const inits = onnx.ModelProto.decode(bytes).graph?.initializer ?? [];
+    const byName = (suffix: string): onnx.ITensorProto => inits.find((t) => t.name?.endsWith(suffix)) as onnx.ITensorProto;
+    const types = ['weight_q', 'weight_zero_point'].map((n) => onnx.TensorProto.DataType[byName(n).dataType as number]);
+    const raw = byName('weight_zero_point').rawData as Uint8Array;
+    const zeroPoints = Array.from(new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+    const s = OrtSession.create(bytes);
+    const { w: got } = s.run({});
+    s.dispose();
+    const ref = tf.tidy(() => tf.transpose(q.forward(conv.weight), [3, 2, 0, 1]));
+    const maxAbs = diff(ref, got).maxAbs;
+    tf.dispose([got, ref]);
+    return { types, zeroPoints, maxAbs };
+  }
+
+  it('stores the levels as int8 with the same level − z: centred (zero point 0) when that fits, else shifted by 128', () => {
+    manualSeed(50);
+    const conv = new Conv2d(8, 6, 3);
+    for (const bits of [8, 4]) {
+      const q = new UniformQuantizer({ bits, mode: 'asymmetric', channels: 6 });
+      calibrateWeights(q, conv.weight);
+      const zero = Array.from(q.zero.dataSync());
+      const got = exportWeight(conv, q);
+      expect(got.types).toEqual(['INT8', 'INT8']);
+      expect(got.maxAbs).toBe(0);
+      // 4 bits: level − z in −15…15 always fits; 8 bits with min/max ranges: the levels span 0…255 around z ≠ 128.
+      expect(got.zeroPoints).toEqual(bits === 4 ? zero.map(() => 0) : zero.map((z) => z - 128));
+    }
+    // An 8-bit grid whose levels stay within z − 128 … z + 127 in every channel is stored centred.
+    const q = new UniformQuantizer({ bits: 8, mode: 'asymmetric', channels: 6 });
+    const r = channelRange(conv.weight, true);
+    const delta = Float32Array.from(r.min, (lo, c) => (1.01 * Math.max(-lo, r.max[c])) / 127);
+    q.setParams({ delta, zero: new Float32Array(6).fill(128) });
+    const got = exportWeight(conv, q);
+    expect(got).toEqual({ types: ['INT8', 'INT8'], zeroPoints: new Array(6).fill(0), maxAbs: 0 });
+    conv.dispose();
   });
 });
