@@ -17,8 +17,28 @@ const ELEMENT_TYPE: Record<OnnxElementType, number> = {
   uint8: onnx.TensorProto.DataType.UINT8,
 };
 
-/** An attribute value of an ONNX node: an int or float (by `type`), a list of ints or floats, or a string. */
-export type OnnxAttribute = { int: number } | { float: number } | { ints: readonly number[] } | { floats: readonly number[] } | { string: string };
+/** An attribute value of an ONNX node: an int, a float, a list of ints or floats, or a string. */
+export type OnnxAttribute =
+  | {
+      /** An integer attribute (e.g. `axis`). */
+      int: number;
+    }
+  | {
+      /** A float attribute (e.g. `epsilon`). */
+      float: number;
+    }
+  | {
+      /** An integer list (e.g. `perm`, `kernel_shape`). */
+      ints: readonly number[];
+    }
+  | {
+      /** A float list. */
+      floats: readonly number[];
+    }
+  | {
+      /** A string attribute (e.g. `auto_pad`, `mode`). */
+      string: string;
+    };
 
 /** A dimension of a graph input or output: a size, or a symbolic name (e.g. `'n'` for the batch). */
 export type OnnxDim = number | string;

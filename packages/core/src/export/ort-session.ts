@@ -57,8 +57,23 @@ function load(): Loaded | { error: string } {
   return loaded;
 }
 
+/** What {@link onnxRuntimeStatus} tells. */
+export type OnnxRuntimeStatus =
+  | {
+      /** onnxruntime-node loads. */
+      available: true;
+      /** Its version. */
+      version: string;
+    }
+  | {
+      /** onnxruntime-node does not load here. */
+      available: false;
+      /** Why (one line). */
+      reason: string;
+    };
+
 /** Whether onnxruntime-node loads here: its version, or why not. */
-export function onnxRuntimeStatus(): { available: true; version: string } | { available: false; reason: string } {
+export function onnxRuntimeStatus(): OnnxRuntimeStatus {
   const l = load();
   return 'error' in l ? { available: false, reason: l.error } : { available: true, version: l.version };
 }

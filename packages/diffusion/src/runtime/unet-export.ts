@@ -128,7 +128,10 @@ class UNetWriter {
  * the UNet's blocks, and whatever method packages registered for the layers they put in). Tensors cross the graph
  * boundary in the tfjs layout (NHWC feature maps, `[n]` times, `[n, E]` embeddings) and are NCHW inside.
  *
- * @param branch - Skip branch (index or name) of the partial paths `encodeShallow`/`decodeDeep`/`decodeShallow`.
+ * @param unet - The network (in eval mode).
+ * @param part - Which path to export.
+ * @param options - Export options, and `branch`: the skip branch (index or name) of the partial paths
+ *   `encodeShallow`/`decodeDeep`/`decodeShallow`.
  * @throws ExportError naming the module path and class of a layer without an export rule.
  *
  * @example

@@ -27,6 +27,14 @@ export interface UNetOptions {
   rng?: Rng;
 }
 
+/** A decoder block in call order (see {@link UNet.decoderBlocks}). */
+export interface DecoderBlock {
+  /** The block's plan entry. */
+  block: BlockPlan;
+  /** The skip index its input concatenates, or `null`. */
+  consumes: number | null;
+}
+
 /** Any block module of a {@link UNet}. */
 export type UNetBlock = ResBlock | SelfAttention | Downsample | Upsample;
 type Sink = Record<string, tf.Tensor> | undefined;
@@ -353,8 +361,8 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
    * Decoder blocks in call order (deepest level first), each with the skip index its concatenation consumes
    * (`null` for blocks that concatenate nothing). Graph exporters follow the same schedule.
    */
-  decoderBlocks(): Array<{ block: BlockPlan; consumes: number | null }> {
-    const out: Array<{ block: BlockPlan; consumes: number | null }> = [];
+  decoderBlocks(): DecoderBlock[] {
+    const out: DecoderBlock[] = [];
     let next = this.plan.skips.length;
     for (let l = this.plan.up.length - 1; l >= 0; l--) {
       for (const { block } of this.plan.up[l].blocks) out.push({ block, consumes: block.kind === 'res' && block.concatSplit != null ? --next : null });
