@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   AnyModule, Conv2d, ExportContext, ExportError, ExportOptions, Linear, OnnxGraph, OrtSession, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, exportModule,
-  exportLayerWeight, initEngine, manualSeed, minmaxParams, registerWeightExportRule, withCallContext,
+  Rng, exportLayerWeight, initEngine, manualSeed, minmaxParams, registerWeightExportRule, withCallContext,
 } from '@diffpress/core';
+import { UNet, UNetConfig, exportUNetGraph } from '@diffpress/diffusion';
 import { onnx } from 'onnx-proto';
+import { initWeightQuantizers } from '../common/calibrate';
 import { QuantLayer, QuantLayerOptions, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
 import { registerPtqExportRules } from './export-rules';
+import { KEEP_FP_PRESETS, activationQuantizers, quantizeUNet } from './quantize-unet';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm', quiet: true });
@@ -332,5 +335,55 @@ describe('weights of asymmetric grids (core exportLayerWeight)', () => {
     const got = exportWeight(conv, q);
     expect(got).toEqual({ types: ['INT8', 'INT8'], zeroPoints: new Array(6).fill(0), maxAbs: 0 });
     conv.dispose();
+  });
+});
+
+describe('ONNX export of a quantized UNet', () => {
+  it('a W8A8 quantizeUNet copy (split shortcuts, 8-bit attention) exports whole and equals its tfjs forward', () => {
+    const config: UNetConfig = { inChannels: 2, outChannels: 2, imageSize: 8, baseChannels: 8, channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [4], heads: 2, groups: 4 };
+    const parent = new UNet(config, { rng: new Rng(60, 'ptq-export-unet') });
+    parent.eval();
+    const q = quantizeUNet(parent, { weightBits: 8, activationBits: 8, softmaxBits: 8, split: true, keepFp: KEEP_FP_PRESETS.none });
+    expect(q.layers.some(([, l]) => l instanceof SplitQuantConv2d)).toBe(true);
+    expect(q.attentions.length).toBeGreaterThan(0);
+    q.unet.eval();
+    initWeightQuantizers(q, 'minmax');
+    // Activation ranges from two random batches at random times (min/max over both).
+    const quantizers = activationQuantizers(q);
+    quantizers.forEach((a) => a.beginCalibration());
+    for (const seed of [61, 62]) {
+      const xc = tf.randomNormal([4, 8, 8, 2], 0, 1, 'float32', seed);
+      const tc = tf.tensor1d([999, 700, 300, 10].map((t) => (t + seed) % 1000));
+      tf.dispose([xc, tc, q.unet.forward(xc, tc)]);
+    }
+    quantizers.forEach((a) => a.endCalibration());
+    const x = tf.randomNormal([3, 8, 8, 2], 0, 1, 'float32', 63);
+    const t = tf.tensor1d([999, 500, 3]);
+    const ref = q.unet.forward(x, t);
+    const scale = tf.tidy(() => tf.max(tf.abs(ref)).dataSync()[0]);
+    // The quantized network does differ from its FP parent (the comparison below is not of two FP networks).
+    const fp = parent.forward(x, t);
+    const quantizationError = diff(fp, ref).maxAbs;
+    expect(quantizationError).toBeGreaterThan(1e-3);
+    fp.dispose();
+    const results: Record<string, Diff> = {};
+    for (const quantization of ['float', 'qdq'] as const) {
+      const { graph } = exportUNetGraph(q.unet, 'forward', { quantization });
+      const counts = graph.opCounts();
+      if (quantization === 'qdq') expect(counts.QuantizeLinear).toBe(activationQuantizers(q).length);
+      else expect(counts.QuantizeLinear ?? 0).toBe(0);
+      const session = OrtSession.create(graph.encode());
+      const { out } = session.run({ x, t });
+      session.dispose();
+      results[quantization] = diff(ref, out);
+      out.dispose();
+    }
+    const rel = (d: Diff): string => `max |Δ| ${d.maxAbs.toExponential(2)} (${(d.maxAbs / scale).toExponential(2)} of max |out|), ${(100 * d.differing).toFixed(2)} % of elements > 1e-5`;
+    console.log(`quantized UNet W8A8 forward on onnxruntime: float ${rel(results.float)}; qdq ${rel(results.qdq)} (W8A8 vs FP in tfjs: ${quantizationError.toExponential(2)})`);
+    expect(results.float.maxAbs).toBeLessThanOrEqual(1e-4);
+    expect(results.qdq.maxAbs).toBeLessThanOrEqual(1e-4);
+    tf.dispose([x, t, ref]);
+    q.unet.dispose();
+    parent.dispose();
   });
 });
