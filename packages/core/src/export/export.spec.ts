@@ -182,6 +182,11 @@ describe('ONNX export of quantizers', () => {
     const { w: got } = s.run({});
     const ref = tf.tidy(() => tf.transpose(q.forward(conv.weight), [3, 2, 0, 1]));
     expect(maxAbs(ref, got)).toBe(0);
+    // Next to a float input (no QDQ activation quantizer) the same weight is stored as fake-quantized floats.
+    const g2 = new OnnxGraph('w-float-input');
+    const x = g2.input('x', ['n', 3, 4, 4]);
+    g2.output(exportLayerWeight(new ExportContext(g2, 'conv'), conv, conv.weight, q, 'weight', x), 'w', [4, 3, 3, 3]);
+    expect(g2.opCounts()).toEqual({ Identity: 1 });
     s.dispose();
     tf.dispose([got, ref]);
   });

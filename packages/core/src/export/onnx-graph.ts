@@ -68,6 +68,7 @@ export class OnnxGraph {
   private readonly used = new Set<string>();
   private readonly int64Cache = new Map<string, string>();
   private readonly notes = new Map<string, string>();
+  private readonly producers = new Map<string, string>();
 
   /** @param name - Graph name (shown by viewers; also the model's doc string). */
   constructor(readonly name: string) {}
@@ -139,6 +140,7 @@ export class OnnxGraph {
   opN(type: string, inputs: readonly string[], outputs: number, attributes: Readonly<Record<string, OnnxAttribute>> = {}, hint?: string): string[] {
     const base = hint ?? type;
     const names = Array.from({ length: outputs }, (_, i) => this.fresh(outputs === 1 ? base : `${base}_${i}`));
+    for (const n of names) this.producers.set(n, type);
     this.nodes.push(
       onnx.NodeProto.create({
         opType: type,
@@ -149,6 +151,11 @@ export class OnnxGraph {
       }),
     );
     return names;
+  }
+
+  /** The op type of the node that produces `value` (undefined for inputs and constants). */
+  producer(value: string): string | undefined {
+    return this.producers.get(value);
   }
 
   /** Records a fact about the graph (e.g. that it depends on the sampler step), for {@link OnnxGraph.note}. */

@@ -83,8 +83,11 @@ function int8Levels(levels: Float32Array, zero: Float32Array, channelOf: (i: num
  *
  * @param layer - The layer (its class's weight export rule gives the ONNX layout).
  * @param weight - The FP (or already on-grid) weight in the layer's tfjs layout.
+ * @param hint - Value-name hint.
+ * @param input - The graph value the layer applies the weight to: unless it is dequantized from integers (a QDQ
+ *   activation quantizer), the weight is stored as fake-quantized floats instead of integers.
  */
-export function exportLayerWeight(ctx: ExportContext, layer: object, weight: tf.Tensor, q: UniformQuantizer | null, hint = 'weight'): string {
+export function exportLayerWeight(ctx: ExportContext, layer: object, weight: tf.Tensor, q: UniformQuantizer | null, hint = 'weight', input?: string): string {
   const rule = ctx.weightRule(layer);
   const g = ctx.graph;
   if (!q || !q.enabled) {
@@ -101,7 +104,11 @@ export function exportLayerWeight(ctx: ExportContext, layer: object, weight: tf.
     fq.dispose();
     return g.constant(w.data, w.dims, ctx.hint(hint));
   };
-  if (!type) return fakeQuantized();
+  // Integer weights pay only where onnxruntime fuses them with an integer input; next to a float input its optimizer
+  // may instead quantize that input on the fly (measured: a W8A32 export then differed from tfjs by 1e-2 per call),
+  // so such a layer keeps its fake-quantized weight in float, which is exact.
+  const integerInput = input === undefined || ctx.graph.producer(input) === 'DequantizeLinear';
+  if (!type || !integerInput) return fakeQuantized();
   // The integer levels, computed by tfjs exactly as its fake-quant does (same division and rounding).
   const levels = tf.tidy(() => tf.clipByValue(tf.add(tf.round(tf.div(weight, q.delta)), q.zero), q.levels.lo, q.levels.hi));
   const w = rule.onnxWeight(layer, levels);

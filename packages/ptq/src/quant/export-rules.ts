@@ -34,17 +34,16 @@ function exportQuantLayer(m: QuantLayer, x: string, ctx: ExportContext): string 
   const q = activeWeightQuantizer(m, m.weightQuant);
   // After AdaRound the layer's own weight holds the hardened on-grid values, which Q_w maps to themselves; with
   // weights not quantized `effectiveWeight()` is the FP weight (kept aside when the layer's own was replaced).
-  const weight = exportLayerWeight(innerCtx, inner, q ? inner.weight : m.effectiveWeight(), q);
+  const weight = exportLayerWeight(innerCtx, inner, q ? inner.weight : m.effectiveWeight(), q, 'weight', input);
   return innerCtx.weightRule(inner).forwardWith(inner, input, weight, innerCtx);
 }
 
 /**
  * `SplitQuantConv2d`: the NCHW input split on the channel axis at `split`, each half through its own quantizer and
  * concatenated again; the kernel halves quantized by their own per-output-channel quantizers, each written by core's
- * `exportLayerWeight` (integer levels + DequantizeLinear in QDQ mode) and concatenated on the ONNX kernel's
- * input-channel axis (OIHW axis 1). That equals the tfjs kernel exactly, keeps the halves stored as integers, and
- * ran as fast on onnxruntime as one constant fake-quantized float kernel (neither form is fused into an integer
- * conv; measured by tools/bench/onnx-qdq.ts).
+ * `exportLayerWeight` and concatenated on the ONNX kernel's input-channel axis (OIHW axis 1), which equals the tfjs
+ * kernel exactly. The conv's input is a concatenation, which no integer kernel takes, so the halves are stored as
+ * fake-quantized floats (integer halves with DequantizeLinear ran no faster: tools/bench/onnx-qdq.ts).
  */
 function exportSplitQuantConv2d(m: SplitQuantConv2d, x: string, ctx: ExportContext): string {
   assertHardened(m, ctx);
@@ -67,7 +66,7 @@ function exportSplitQuantConv2d(m: SplitQuantConv2d, x: string, ctx: ExportConte
   } else {
     const [w1, w2] = m.weightHalves();
     const axis = rule.onnxWeight(inner, w1).inputAxis;
-    const halves = [exportLayerWeight(innerCtx, inner, w1, m.weightQuant1, 'weight1'), exportLayerWeight(innerCtx, inner, w2, m.weightQuant2, 'weight2')];
+    const halves = [exportLayerWeight(innerCtx, inner, w1, m.weightQuant1, 'weight1', input), exportLayerWeight(innerCtx, inner, w2, m.weightQuant2, 'weight2', input)];
     tf.dispose([w1, w2]);
     weight = g.op('Concat', halves, { axis: { int: axis } }, innerCtx.hint('weight'));
   }

@@ -29,7 +29,7 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
     spreadNote(table),
     `Feature metrics use the network \`${v.recipe.eval.featureNet}\`. Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i). ` +
       'Size and OPs follow the paper-style accounting (eval package); ms / call / sample is the median of 5 timed UNet calls ' +
-      'at batch 16; s / sample is the measured wall-clock of drawing the samples; compress s is the wall-clock of the pipeline steps (calibration, training) when they ran.',
+      'at batch 16 on the runtime named in its title (ORT: onnxruntime-node, quantized layers as QDQ); s / sample is the measured wall-clock of drawing the samples; compress s is the wall-clock of the pipeline steps (calibration, training) when they ran.',
     '',
   );
   const warnings = v.warnings.filter((w) => w.severity === 'warning');

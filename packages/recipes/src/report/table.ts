@@ -94,6 +94,12 @@ function positionValues(p: PositionResult): Record<string, number> {
   return v;
 }
 
+/** The latency column's title names the runtime it was measured on when that is onnxruntime for every position. */
+function latencyTitle(summary: Pick<RunSummary, 'results'>): string {
+  const backends = summary.results.flatMap((u) => u.positions.map((p) => p.latency?.backend)).filter((b): b is string => b !== undefined);
+  return backends.length > 0 && backends.every((b) => b.startsWith('onnxruntime')) ? 'ms / call / sample, ORT' : 'ms / call / sample';
+}
+
 /** Params of an FP row: only the axes that change the FP model or its sampling (not those of the pipeline). */
 function fpParams(params: Record<string, unknown>, pipelineAxes: ReadonlySet<string>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).filter(([k]) => !pipelineAxes.has(k)));
@@ -169,7 +175,7 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
   const columns: ReportColumn[] = [
     ...axisNames.map((a): ReportColumn => ({ id: a, title: a, kind: 'param', digits: 0 })),
     ...metricColumns,
-    ...COST_COLUMNS.filter((c) => rows.some((r) => r.values[c.id])),
+    ...COST_COLUMNS.filter((c) => rows.some((r) => r.values[c.id])).map((c) => (c.id === 'msPerCall' ? { ...c, title: latencyTitle(summary) } : c)),
   ];
   const best: Record<string, number> = {};
   for (const c of columns) {
