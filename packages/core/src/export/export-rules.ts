@@ -53,6 +53,12 @@ export interface WeightExportRule<M> {
   onnxWeight(module: M, weight: tf.Tensor): OnnxWeight;
   /** Writes `forwardWith(x, weight)` with `weight` a graph value in ONNX layout; returns the output value. */
   forwardWith(module: M, x: string, weight: string, ctx: ExportContext): string;
+  /**
+   * Whether onnxruntime runs this layer on an integer kernel when its input and weight are dequantized integers
+   * (and nothing else about the layer changes): then quantized weights are stored as integers, else as
+   * fake-quantized floats. Default false.
+   */
+  integerKernel?: boolean;
 }
 
 const rules = new Map<ModuleClass<unknown>, ExportRule<never>>();

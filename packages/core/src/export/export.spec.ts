@@ -166,28 +166,43 @@ describe('ONNX export of quantizers', () => {
     tf.dispose([x, step1, step0]);
   });
 
-  it('stores per-channel weights as integers with a DequantizeLinear equal to the fake-quantized kernel', () => {
-    const conv = new Conv2d(3, 4, 3, { rng: new Rng(5, 'w') });
-    conv.eval();
+  it('stores per-channel linear weights as integers with a DequantizeLinear equal to the fake-quantized weight', () => {
+    const linear = new Linear(5, 4, { rng: new Rng(5, 'w') });
+    linear.eval();
     const q = new UniformQuantizer({ bits: 4, mode: 'asymmetric', channels: 4 });
     q.beginCalibration();
-    q.forward(conv.weight).dispose();
+    q.forward(linear.weight).dispose();
     q.endCalibration();
     const g = new OnnxGraph('w');
-    const ctx = new ExportContext(g, 'conv');
-    const w = exportLayerWeight(ctx, conv, conv.weight, q);
-    g.output(w, 'w', [4, 3, 3, 3]);
+    const w = exportLayerWeight(new ExportContext(g, 'linear'), linear, linear.weight, q);
+    g.output(w, 'w', [5, 4]);
     expect(g.opCounts()).toEqual({ DequantizeLinear: 1, Identity: 1 });
     const s = OrtSession.create(g.encode());
     const { w: got } = s.run({});
-    const ref = tf.tidy(() => tf.transpose(q.forward(conv.weight), [3, 2, 0, 1]));
+    const ref = q.forward(linear.weight);
     expect(maxAbs(ref, got)).toBe(0);
-    // Next to a float input (no QDQ activation quantizer) the same weight is stored as fake-quantized floats.
-    const g2 = new OnnxGraph('w-float-input');
-    const x = g2.input('x', ['n', 3, 4, 4]);
-    g2.output(exportLayerWeight(new ExportContext(g2, 'conv'), conv, conv.weight, q, 'weight', x), 'w', [4, 3, 3, 3]);
-    expect(g2.opCounts()).toEqual({ Identity: 1 });
     s.dispose();
     tf.dispose([got, ref]);
+    // Next to a float input (no QDQ activation quantizer) the same weight is stored as fake-quantized floats.
+    const g2 = new OnnxGraph('w-float-input');
+    const x = g2.input('x', ['n', 5]);
+    g2.output(exportLayerWeight(new ExportContext(g2, 'linear'), linear, linear.weight, q, 'weight', x), 'w', [5, 4]);
+    expect(g2.opCounts()).toEqual({ Identity: 1 });
+    // A conv kernel is stored as fake-quantized floats: no integer conv kernel takes it without an output quantizer.
+    const conv = new Conv2d(3, 4, 3, { rng: new Rng(6, 'w') });
+    conv.eval();
+    const qc = new UniformQuantizer({ bits: 4, mode: 'asymmetric', channels: 4 });
+    qc.beginCalibration();
+    qc.forward(conv.weight).dispose();
+    qc.endCalibration();
+    const g3 = new OnnxGraph('conv-w');
+    g3.output(exportLayerWeight(new ExportContext(g3, 'conv'), conv, conv.weight, qc), 'w', [4, 3, 3, 3]);
+    expect(g3.opCounts()).toEqual({ Identity: 1 });
+    const s3 = OrtSession.create(g3.encode());
+    const { w: gotConv } = s3.run({});
+    const refConv = tf.tidy(() => tf.transpose(qc.forward(conv.weight), [3, 2, 0, 1]));
+    expect(maxAbs(refConv, gotConv)).toBe(0);
+    s3.dispose();
+    tf.dispose([gotConv, refConv]);
   });
 });

@@ -75,7 +75,8 @@ function int8Levels(levels: Float32Array, zero: Float32Array, channelOf: (i: num
 
 /**
  * The weight of a weight layer as a graph value in ONNX layout, quantized by `q` (per output channel or per
- * tensor, on the tfjs weight's last axis) or FP when `q` is null or disabled. With QDQ export and ≤ 8 bits the
+ * tensor, on the tfjs weight's last axis) or FP when `q` is null or disabled. With QDQ export, ≤ 8 bits, a layer
+ * type that runs on an integer kernel ({@link WeightExportRule.integerKernel}) and a dequantized input, the
  * integer levels are stored as int8 with a DequantizeLinear (per-channel on the ONNX output-channel axis): levels
  * of an unsigned grid are re-encoded exactly as signed ones (`level − z` with zero point 0 when that fits, else
  * `level − 128` with zero point `z − 128`), which onnxruntime's integer kernels run faster. The DequantizeLinear
@@ -108,7 +109,7 @@ export function exportLayerWeight(ctx: ExportContext, layer: object, weight: tf.
   // may instead quantize that input on the fly (measured: a W8A32 export then differed from tfjs by 1e-2 per call),
   // so such a layer keeps its fake-quantized weight in float, which is exact.
   const integerInput = input === undefined || ctx.graph.producer(input) === 'DequantizeLinear';
-  if (!type || !integerInput) return fakeQuantized();
+  if (!type || !integerInput || !rule.integerKernel) return fakeQuantized();
   // The integer levels, computed by tfjs exactly as its fake-quant does (same division and rounding).
   const levels = tf.tidy(() => tf.clipByValue(tf.add(tf.round(tf.div(weight, q.delta)), q.zero), q.levels.lo, q.levels.hi));
   const w = rule.onnxWeight(layer, levels);

@@ -111,8 +111,9 @@ describe('ONNX export of QuantLayer', () => {
       const x = tf.mul(calibration, 1.5);
       const ref = layer.forward(x);
       const g = checkModes(`conv W${weightBits}A${activationBits}`, layer, [x], 'map', ref);
-      // One QDQ pair for the input, one DequantizeLinear for the stored integer kernel.
-      expect(g.opCounts()).toMatchObject({ QuantizeLinear: 1, DequantizeLinear: 2, Conv: 1 });
+      // One QDQ pair for the input; the kernel is stored as fake-quantized floats (no integer conv without an
+      // output quantizer in onnxruntime, see core's Conv2d weight rule).
+      expect(g.opCounts()).toMatchObject({ QuantizeLinear: 1, DequantizeLinear: 1, Conv: 1 });
       tf.dispose([calibration, x, ref]);
       layer.dispose();
     }
@@ -230,7 +231,7 @@ describe('ONNX export of QuantLayer', () => {
     calibrateActivations(layer.inputQuantizers(), () => layer.forward(x));
     const ref = layer.forward(x);
     const g = checkModes('wrapped conv W8A8', layer, [x], 'map', ref);
-    expect(g.opCounts()).toMatchObject({ QuantizeLinear: 1, DequantizeLinear: 2, Conv: 1, Mul: 1 });
+    expect(g.opCounts()).toMatchObject({ QuantizeLinear: 1, DequantizeLinear: 1, Conv: 1, Mul: 1 });
     tf.dispose([x, ref]);
     layer.dispose();
   });
@@ -295,11 +296,10 @@ describe('ONNX export of QuantScaledDotProductAttention', () => {
 
 describe('weights of asymmetric grids (core exportLayerWeight)', () => {
   /** Exports `q(conv.weight)`; returns the stored levels' and zero points' element types, the zero points, and the value. */
-  function exportWeight(conv: Conv2d, q: UniformQuantizer): { types: string[]; zeroPoints: number[]; maxAbs: number } {
+  function exportWeight(linear: Linear, q: UniformQuantizer): { types: string[]; zeroPoints: number[]; maxAbs: number } {
     const g = new OnnxGraph('weight');
-    const w = exportLayerWeight(new ExportContext(g, 'conv'), conv, conv.weight, q);
-    const [kh, kw, cin, cout] = conv.weight.shape;
-    g.output(w, 'w', [cout, cin, kh, kw]);
+    const w = exportLayerWeight(new ExportContext(g, 'linear'), linear, linear.weight, q);
+    g.output(w, 'w', [...linear.weight.shape]);
     const bytes = g.encode();
     const inits = onnx.ModelProto.decode(bytes).graph?.initializer ?? [];
     const byName = (suffix: string): onnx.ITensorProto => inits.find((t) => t.name?.endsWith(suffix)) as onnx.ITensorProto;
@@ -309,7 +309,7 @@ describe('weights of asymmetric grids (core exportLayerWeight)', () => {
     const s = OrtSession.create(bytes);
     const { w: got } = s.run({});
     s.dispose();
-    const ref = tf.tidy(() => tf.transpose(q.forward(conv.weight), [3, 2, 0, 1]));
+    const ref = q.forward(linear.weight);
     const maxAbs = diff(ref, got).maxAbs;
     tf.dispose([got, ref]);
     return { types, zeroPoints, maxAbs };
@@ -317,12 +317,13 @@ describe('weights of asymmetric grids (core exportLayerWeight)', () => {
 
   it('stores the levels as int8 with the same level − z: centred (zero point 0) when that fits, else shifted by 128', () => {
     manualSeed(50);
-    const conv = new Conv2d(8, 6, 3);
+    // A linear layer: its weight rule runs on an integer kernel, so quantized weights are stored as integers.
+    const linear = new Linear(72, 6);
     for (const bits of [8, 4]) {
       const q = new UniformQuantizer({ bits, mode: 'asymmetric', channels: 6 });
-      calibrateWeights(q, conv.weight);
+      calibrateWeights(q, linear.weight);
       const zero = Array.from(q.zero.dataSync());
-      const got = exportWeight(conv, q);
+      const got = exportWeight(linear, q);
       expect(got.types).toEqual(['INT8', 'INT8']);
       expect(got.maxAbs).toBe(0);
       // 4 bits: level − z in −15…15 always fits; 8 bits with min/max ranges: the levels span 0…255 around z ≠ 128.
@@ -330,12 +331,12 @@ describe('weights of asymmetric grids (core exportLayerWeight)', () => {
     }
     // An 8-bit grid whose levels stay within z − 128 … z + 127 in every channel is stored centred.
     const q = new UniformQuantizer({ bits: 8, mode: 'asymmetric', channels: 6 });
-    const r = channelRange(conv.weight, true);
+    const r = channelRange(linear.weight, true);
     const delta = Float32Array.from(r.min, (lo, c) => (1.01 * Math.max(-lo, r.max[c])) / 127);
     q.setParams({ delta, zero: new Float32Array(6).fill(128) });
-    const got = exportWeight(conv, q);
+    const got = exportWeight(linear, q);
     expect(got).toEqual({ types: ['INT8', 'INT8'], zeroPoints: new Array(6).fill(0), maxAbs: 0 });
-    conv.dispose();
+    linear.dispose();
   });
 });
 
