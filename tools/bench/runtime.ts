@@ -620,6 +620,11 @@ function report(cells: readonly Cell[], models: readonly UNetPresetName[], batch
   return lines;
 }
 
+/** Indented JSON with arrays of numbers and strings on one line (the samples stay readable and the file small). */
+function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 1).replace(/\[\s*((?:-?[\d.e+-]+|"[^",\n]*")(?:,\s*(?:-?[\d.e+-]+|"[^",\n]*"))*)\s*\]/g, (_, items: string) => `[${items.split(/,\s*/).join(', ')}]`);
+}
+
 function roundOps(list: readonly OpTime[]): OpTime[] {
   return list.map((o) => ({ ...o, ms: Number(o.ms.toFixed(2)) }));
 }
@@ -692,7 +697,7 @@ async function main(): Promise<void> {
       notes,
     };
     mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 1)}\n`);
+    writeFileSync(out, `${compactJson(result)}\n`);
     console.log(`\nwrote ${out}`);
   }
 }
