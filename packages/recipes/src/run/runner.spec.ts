@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { COMPRESSION_STATE_FORMAT, initEngine } from '@diffpress/core';
+import { COMPRESSION_STATE_FORMAT, initEngine, tryLock } from '@diffpress/core';
 import { MethodRegistry } from '../registry/registry';
 import { mergeResults } from '../report/merge';
 import { rowCells } from '../report/markdown';
@@ -13,7 +13,7 @@ import { ArtifactStore } from '../store/store';
 import { validRecipe } from '../testing/valid-recipe';
 import { failingMethod, scaleOutMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
-import { RunSummary, finishedUnits, planUnits, runRecipe } from './runner';
+import { RunSummary, finishedUnits, planUnits, runClaimed, runRecipe } from './runner';
 
 const registry = new MethodRegistry().register(scaleOutMethod, failingMethod);
 
@@ -181,4 +181,30 @@ ablation:
     expect(log2.lines.some((l) => l.startsWith('pipeline[0] scale-out: restored'))).toBe(true);
     expect(run2.results[0].positions[1].rows[0].value).toBe(positions[1].rows[0].value);
   }, 120_000);
+});
+
+describe('runClaimed', () => {
+  it('passes over a unit another process has claimed, runs the rest, and takes it up once that process lets go', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-claims-'));
+    try {
+      const store = new ArtifactStore(tmp);
+      const claimOf = (u: string): string => path.join(tmp, 'claims', `${u}.lock`);
+      const other = tryLock(claimOf('a'));
+      expect(other).not.toBeNull();
+      const order: string[] = [];
+      const done = runClaimed(store, ['a', 'b', 'c'], (u) => u, async (u, claim) => {
+        // The unit is claimed while it runs, so that no other process starts it.
+        expect(claim.file).toBe(claimOf(u));
+        expect(tryLock(claimOf(u))).toBeNull();
+        order.push(u);
+        if (u === 'c') setTimeout(() => other?.release(), 50);
+      });
+      await done;
+      expect(order).toEqual(['b', 'c', 'a']);
+      // Every claim is released once its unit is done.
+      expect(fs.readdirSync(path.join(tmp, 'claims'))).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { ChildProcess, fork } from 'child_process';
 import * as path from 'path';
-import { engineInfo } from '@diffpress/core';
+import { FileLock, acquireLock, engineInfo, tryLock } from '@diffpress/core';
 import { ArrayDataset } from '@diffpress/diffusion';
 import { FeatureNetwork, ResultRow, evaluate, libraryVersion, loadFeatureNetwork } from '@diffpress/eval';
 import { RunUnit, Shard, runUnits, shardUnits } from '../ablation/expand';
@@ -229,6 +229,9 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
   // promises, so IPC 'disconnect' events are not delivered in time; the sampler's per-step progress callback is
   // where the worker notices instead (its parent pid changes when it is re-parented).
   const parent = process.ppid;
+  // The claim of the unit being computed; refreshed from the same callback (timers do not fire during the work).
+  let held: FileLock | null = null;
+  let refreshedAt = Date.now();
   const log: RunLog = {
     line: (text) => printer.line(text),
     progress: (label, done, total, unit) => {
@@ -236,20 +239,52 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
         printer.line('the parent process is gone; stopping');
         process.exit(1);
       }
+      if (held && Date.now() - refreshedAt > 60_000) {
+        held.refresh();
+        refreshedAt = Date.now();
+      }
       printer.progress(label, done, total, unit);
     },
   };
   const ctx = await unitContext(v, store, log);
-  for (const unit of planUnits(v, shard)) {
+  await runClaimed(store, planUnits(v, shard), unitKey.bind(null, v), async (unit, lock) => {
+    held = lock;
+    refreshedAt = Date.now();
     try {
       const { reused } = await runUnit(v, unit, ctx);
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: ${reused ? 'already finished' : 'done'}`);
     } catch (err) {
       if (err instanceof RecipeDataError) throw err;
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
+    } finally {
+      held = null;
     }
-  }
+  });
   ctx.featureNet?.dispose();
+}
+
+/**
+ * Runs `units` in order, each under its claim `<store>/claims/<key>.lock`, so that processes sharing a store compute
+ * different units side by side instead of one waiting for the other's compression step: a unit another process has
+ * claimed is passed over, and taken up at the end once that process lets go — usually finished by then (`run` then
+ * only reads it back), otherwise (it failed or died) computed here.
+ */
+export async function runClaimed<U>(store: ArtifactStore, units: readonly U[], key: (unit: U, store: ArtifactStore) => string, run: (unit: U, claim: FileLock) => Promise<void>): Promise<void> {
+  const claimed = async (unit: U, lock: FileLock): Promise<void> => {
+    try {
+      await run(unit, lock);
+    } finally {
+      lock.release();
+    }
+  };
+  const passed: Array<{ unit: U; claim: string }> = [];
+  for (const unit of units) {
+    const claim = path.join(store.root, 'claims', `${key(unit, store)}.lock`);
+    const lock = tryLock(claim);
+    if (lock) await claimed(unit, lock);
+    else passed.push({ unit, claim });
+  }
+  for (const { unit, claim } of passed) await claimed(unit, await acquireLock(claim));
 }
 
 /** The default run folder of a recipe: its `output.dir`, else `runs/<name>` in the working folder. */
