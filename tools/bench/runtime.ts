@@ -47,7 +47,7 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineInfo, initEngine, manualSeed, onnxRuntimeStatus } from '@diffpress/core';
 import { OnnxUNet, UNet, UNetPresetName, exportUNetGraph, unetParameterCount, unetPresets } from '@diffpress/diffusion';
 import { KEEP_FP_PRESETS, activationQuantizers, initWeightQuantizers, quantizeUNet, setQuantState } from '@diffpress/ptq';
-import { arg, argOr, flag } from '../cli-args';
+import { arg, argOr, flag, listArg } from '../cli-args';
 import { median } from './stats';
 
 const PYTHON = '/usr/bin/python3';
@@ -97,29 +97,14 @@ function positiveNumber(name: string, fallback: number): number {
   return v;
 }
 
-/**
- * A comma-separated list option. Nx's run-commands re-serializes `--args="--batches=1,16,64"` as
- * `--batches=1 16 64`, so the bare words that follow the option are read as further items.
- */
-function listArg(name: string, fallback: string): string {
-  const argv = process.argv;
-  const at = argv.findIndex((a) => a.startsWith(`--${name}=`));
-  if (at < 0) return fallback;
-  const items = [argv[at].slice(name.length + 3)];
-  for (let i = at + 1; i < argv.length && !argv[i].startsWith('--'); i++) items.push(argv[i]);
-  return items.flatMap((v) => v.split(/[,\s]+/)).filter((v) => v !== '').join(',');
-}
-
 function intList(name: string, fallback: string): number[] {
-  const raw = listArg(name, fallback);
-  const out = raw.split(',').map((s) => Number(s.trim()));
-  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${name} must be comma-separated positive integers, got '${raw}'`);
+  const out = listArg(name, fallback).map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${name} must be comma-separated positive integers, got '${out.join(',')}'`);
   return out;
 }
 
 function modelList(): UNetPresetName[] {
-  const raw = listArg('models', MODELS.join(','));
-  const out = raw.split(',').map((s) => s.trim());
+  const out = listArg('models', MODELS.join(','));
   for (const m of out) if (!MODELS.includes(m as UNetPresetName)) throw new Error(`--models: unknown model '${m}' (available: ${MODELS.join(', ')})`);
   return out as UNetPresetName[];
 }

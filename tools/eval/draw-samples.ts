@@ -9,13 +9,13 @@
 import { initEngine } from '@diffpress/core';
 import { SamplerConfig, loadDiffusionModel } from '@diffpress/diffusion';
 import { drawSamples } from '@diffpress/eval';
-import { arg, argOr } from '../cli-args';
+import { arg, argOr, listArg } from '../cli-args';
 
 async function main(): Promise<void> {
   const modelId = arg('model');
   if (!modelId) throw new Error('give --model=<shipped id or .safetensors path>');
   const kind = argOr('sampler', 'ddim') as SamplerConfig['kind'];
-  const stepsList = argOr('steps', '50').split(',').map(Number);
+  const stepsList = listArg('steps', '50').map(Number);
   const count = Number(argOr('count', '1000'));
   const seed = Number(argOr('seed', '0'));
   const cacheDir = arg('cache');
