@@ -113,6 +113,12 @@ export interface ResultRow {
   stderr?: number;
   /** Extra detail (e.g. the step range of an ε-MSE bucket). */
   detail?: Record<string, unknown>;
+  /**
+   * Per-sample contributions the value aggregates, in sample-index order (for PSNR the per-sample MSEs): carried by
+   * the paired metrics' rows (`sample-mse`, `sample-psnr`, the mean `eps-mse` row) so that two rows can be compared
+   * by a paired bootstrap over samples ({@link compareRows}). Absent in rows written before it existed.
+   */
+  perSample?: number[];
   /** Reference dataset name and how many of its samples were used. */
   reference: ReferenceRef | null;
   /** Feature network id and artifact digest (feature and probability metrics). */
@@ -293,6 +299,7 @@ export async function evaluate(subject: EvalSubject, options: EvaluateOptions): 
           ...(runtime ? { runtime } : {}),
           ...(v.stderr !== undefined ? { stderr: v.stderr } : {}),
           ...(v.detail ? { detail: v.detail } : {}),
+          ...(v.perSample ? { perSample: v.perSample } : {}),
         });
       });
       t0 = performance.now();

@@ -33,3 +33,8 @@ export * from './reference/reference-stats';
 export * from './efficiency/accounting';
 export * from './latency/latency';
 export * from './evaluate';
+export * from './stats/interval';
+export * from './stats/t';
+export * from './stats/bootstrap';
+export * from './stats/verdict';
+export * from './stats/compare';

@@ -72,6 +72,17 @@ describe('sampleFidelity', () => {
     expect(sampleFidelity(a, Float32Array.from(a))).toEqual({ mse: 0, psnr: Infinity });
   });
 
+  it('gives each sample’s MSE when the sample count is given, keeping the overall mse bit for bit', () => {
+    // Two samples of two values: squared differences (1, 1) and (4, 0) → per-sample MSEs 1 and 2, overall 1.5.
+    const a = Float32Array.from([1, 0, 2, 5]);
+    const b = Float32Array.from([0, 1, 0, 5]);
+    const r = sampleFidelity(a, b, 3, 2);
+    expect(r.perSample).toEqual([1, 2]);
+    expect(r.mse).toBe(sampleFidelity(a, b, 3).mse);
+    expect(sampleFidelity(a, b, 3).perSample).toBeUndefined();
+    expect(() => sampleFidelity(a, b, 2, 3)).toThrow(/do not split into 3 samples/);
+  });
+
   it('throws for mismatched lengths and for empty sets', () => {
     expect(() => sampleFidelity(new Float32Array(3), new Float32Array(4))).toThrow(/3 vs 4/);
     expect(() => sampleFidelity(new Float32Array(0), new Float32Array(0))).toThrow(/non-empty/);
@@ -123,6 +134,31 @@ describe('teacherForcedEpsMse', () => {
     expect(Math.abs(res.mean - mseOf(0, 9)) / mseOf(0, 9)).toBeLessThan(1e-5);
     // The trajectory is really being followed: the error is not constant over steps (z shrinks towards the data).
     expect(Math.max(...res.buckets.map((b) => b.mse))).toBeGreaterThan(2 * Math.min(...res.buckets.map((b) => b.mse)));
+  });
+
+  it('gives each trajectory’s mean over all steps, in sample order, averaging to the mean', () => {
+    const reference = epsModel(new Affine(0.5));
+    // Student ε̂ = z: per-trajectory error 0.25·mean z² over the trajectory's own steps and values.
+    const res = run(epsModel(new Affine(1)), reference, { batchSize: 3 });
+    const perRow = new Array<number>(8).fill(0);
+    const recorder: SamplingHook = {
+      name: 'recorder',
+      call: (c, next) => {
+        const z = c.z.dataSync();
+        c.indices.forEach((index, k) => {
+          for (let j = 0; j < 2; j++) perRow[index] += 0.25 * z[k * 2 + j] ** 2;
+        });
+        return next(c);
+      },
+    };
+    sample({ model: reference.unet, schedule: reference.schedule, prediction: 'eps', shape: [2], count: 8, seed: 0, sampler: DDIM10, hooks: [recorder], onBatch: () => undefined });
+    expect(res.perTrajectory).toHaveLength(8);
+    // 10 steps × 2 values per trajectory; float32 sums against float64: 1e-5 relative.
+    res.perTrajectory.forEach((v, i) => expect(Math.abs(v - perRow[i] / 20) / (perRow[i] / 20)).toBeLessThan(1e-5));
+    // Trajectories differ (the per-sample values are not one number repeated), and their mean is the mean.
+    expect(new Set(res.perTrajectory.map((v) => v.toPrecision(4))).size).toBeGreaterThan(4);
+    const avg = res.perTrajectory.reduce((s, v) => s + v, 0) / 8;
+    expect(Math.abs(avg - res.mean) / res.mean).toBeLessThan(1e-6);
   });
 
   it('does not depend on the batch size (sample i has the same noise in any batch)', () => {

@@ -9,6 +9,8 @@ export interface SampleFidelity {
   mse: number;
   /** 10·log10(range² / mse) in dB (∞ for identical sets). */
   psnr: number;
+  /** Each sample's MSE, in sample order (when the sample count is given); their mean is `mse`. */
+  perSample?: number[];
 }
 
 /**
@@ -16,13 +18,28 @@ export interface SampleFidelity {
  * samples against the FP model's.
  *
  * @param range - Peak-to-peak value range of the data (2 for images in [−1, 1]).
+ * @param count - Number of samples the sets hold; when given, the result carries each sample's MSE (`perSample`).
+ * @throws Error for empty or unequal sets, or a count that does not divide them.
  */
-export function sampleFidelity(a: Float32Array, b: Float32Array, range = 2): SampleFidelity {
+export function sampleFidelity(a: Float32Array, b: Float32Array, range = 2, count?: number): SampleFidelity {
   if (a.length !== b.length || a.length === 0) throw new Error(`sampleFidelity: sets must be non-empty and equally sized (${a.length} vs ${b.length})`);
+  const rows = count ?? 1;
+  if (!Number.isInteger(rows) || rows < 1 || a.length % rows !== 0) throw new Error(`sampleFidelity: ${a.length} values do not split into ${count} samples`);
+  const per = a.length / rows;
+  const perSample = new Array<number>(rows);
+  // One running sum over all values in index order, as before per-sample values existed: `mse` keeps its bits.
   let ss = 0;
-  for (let i = 0; i < a.length; i++) ss += (a[i] - b[i]) ** 2;
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = r * per; i < (r + 1) * per; i++) {
+      const d = (a[i] - b[i]) ** 2;
+      ss += d;
+      s += d;
+    }
+    perSample[r] = s / per;
+  }
   const mse = ss / a.length;
-  return { mse, psnr: 10 * Math.log10((range * range) / mse) };
+  return { mse, psnr: 10 * Math.log10((range * range) / mse), ...(count !== undefined ? { perSample } : {}) };
 }
 
 /** ε-MSE of one bucket of sampler steps. */
@@ -43,6 +60,8 @@ export interface EpsMseResult {
   buckets: EpsMseBucket[];
   /** Mean over all steps. */
   mean: number;
+  /** Mean over all steps of each trajectory, in sample-index order; their mean is `mean` (to float32 round-off). */
+  perTrajectory: number[];
 }
 
 /** Options of {@link teacherForcedEpsMse}. */
@@ -86,6 +105,8 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
   const nb = Math.min(asked, times.length);
   const sums = new Float64Array(times.length);
   const counts = new Float64Array(times.length);
+  const rowSums = new Float64Array(options.count);
+  let perRow = 0;
   const student = options.hooks ?? [];
   const studentCall = composeHooks(student);
   const wasTraining = model.unet.training;
@@ -100,18 +121,27 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
     endSample: () => endHooks(student),
     call: (c, next) => {
       const refOut = next(c);
-      const sq = tf.tidy(() => {
+      const [sq, rowSq] = tf.tidy(() => {
         const n = c.z.shape[0];
         const alpha = perExample(new Array<number>(n).fill(c.schedule.alpha(c.t)), c.z.rank);
         const sigma = perExample(new Array<number>(n).fill(c.schedule.sigma(c.t)), c.z.rank);
         const studentOut = studentCall(modelCall({ ...c, model: model.unet }));
         const e1 = toXEps(model.prediction, studentOut, c.z, alpha, sigma).eps;
         const e0 = toXEps(reference.prediction, refOut, c.z, alpha, sigma).eps;
-        return tf.sum(tf.squaredDifference(e1, e0));
+        const d = tf.squaredDifference(e1, e0);
+        // The total is still summed over the whole batch (not from the row sums), so `mean` keeps its float32 bits.
+        return [tf.sum(d), tf.sum(d, Array.from({ length: c.z.rank - 1 }, (_, k) => k + 1))];
       });
       sums[c.stepIndex] += sq.dataSync()[0];
       counts[c.stepIndex] += c.z.size;
+      const rowValues = rowSq.dataSync();
+      c.indices.forEach((index, k) => {
+        if (index >= options.count) throw new Error(`teacherForcedEpsMse: sample index ${index} outside the ${options.count} trajectories`);
+        rowSums[index] += rowValues[k];
+      });
+      perRow = c.z.size / c.z.shape[0];
       sq.dispose();
+      rowSq.dispose();
       return refOut;
     },
   };
@@ -137,5 +167,7 @@ export function teacherForcedEpsMse(options: EpsMseOptions): EpsMseResult {
     buckets.push({ fromStep: from, toStep: to, times: [times[from], times[to]], mse: s / c });
   }
   const mean = sums.reduce((a, b) => a + b, 0) / counts.reduce((a, b) => a + b, 0);
-  return { buckets, mean };
+  // Every trajectory visits every step with equally many values.
+  const perTrajectory = Array.from(rowSums, (s) => s / (times.length * perRow));
+  return { buckets, mean, perTrajectory };
 }

@@ -107,14 +107,16 @@ describe('METRICS compute', () => {
 
   it('reports ε-MSE as its mean and one suffixed value per step bucket, on min(epsMseSamples, count) trajectories', () => {
     const asked: number[] = [];
-    const result: EpsMseResult = { mean: 0.5, buckets: [{ fromStep: 0, toStep: 1, times: [999, 500], mse: 0.25 }, { fromStep: 2, toStep: 3, times: [250, 1], mse: 0.75 }] };
+    const result: EpsMseResult = {
+      mean: 0.5, buckets: [{ fromStep: 0, toStep: 1, times: [999, 500], mse: 0.25 }, { fromStep: 2, toStep: 3, times: [250, 1], mse: 0.75 }], perTrajectory: [0.25, 0.75],
+    };
     const inputs = (epsMseSamples?: number): PairedInputs => ({
       samples: new Float32Array(8), count: 8, epsMseSamples,
       epsMse: (n) => (asked.push(n), result),
       referenceSamples: () => new Float32Array(8),
     });
     expect(compute('eps-mse', 'paired', inputs())).toEqual([
-      { value: 0.5, detail: { trajectories: 8 } },
+      { value: 0.5, detail: { trajectories: 8 }, perSample: [0.25, 0.75] },
       { suffix: '[0]', value: 0.25, detail: { trajectories: 8, fromStep: 0, toStep: 1, times: [999, 500] } },
       { suffix: '[1]', value: 0.75, detail: { trajectories: 8, fromStep: 2, toStep: 3, times: [250, 1] } },
     ]);
@@ -132,9 +134,36 @@ describe('METRICS compute', () => {
       referenceSamples: () => (draws++, Float32Array.from([0.5, 0.5])),
     };
     // MSE (0 + 1) / 2 = 0.5; PSNR 10·log10(2² / 0.5) = 10·log10(8).
-    expect(compute('sample-mse', 'paired', inputs)).toEqual([{ value: 0.5 }]);
+    expect(compute('sample-mse', 'paired', inputs)).toEqual([{ value: 0.5, perSample: [0.5] }]);
     expect(compute('sample-psnr', 'paired', inputs)[0].value).toBeCloseTo(10 * Math.log10(8), 12);
     expect(draws).toBe(1);
+  });
+
+  it('gives the paired sample metrics per-sample MSEs from which their aggregates reproduce the values', () => {
+    // Three samples of two values: squared differences (1, 0), (0.25, 0.25), (4, 0) → per-sample MSEs 0.5, 0.25, 2.
+    const inputs: PairedInputs = {
+      samples: Float32Array.from([1, 0, 0.5, -0.5, 2, 3]), count: 3,
+      epsMse: () => {
+        throw new Error('not asked');
+      },
+      referenceSamples: () => Float32Array.from([0, 0, 0, 0, 0, 3]),
+    };
+    const [mse] = compute('sample-mse', 'paired', inputs);
+    const [psnr] = compute('sample-psnr', 'paired', inputs);
+    expect(mse.perSample).toEqual([0.5, 0.25, 2]);
+    expect(psnr.perSample).toEqual([0.5, 0.25, 2]);
+    expect(mse.value).toBe(5.5 / 6);
+    expect(metricInfo('sample-mse').aggregate?.(mse.perSample as number[])).toBeCloseTo(mse.value, 14);
+    expect(metricInfo('sample-psnr').aggregate?.(psnr.perSample as number[])).toBeCloseTo(10 * Math.log10(4 / (5.5 / 6)), 12);
+    expect(metricInfo('sample-psnr').aggregate?.(psnr.perSample as number[])).toBeCloseTo(psnr.value, 12);
+    // The PSNR aggregate is not the mean of per-sample PSNRs (Jensen): the bootstrap must use the aggregate.
+    const meanOfPsnrs = [0.5, 0.25, 2].reduce((s, m) => s + 10 * Math.log10(4 / m), 0) / 3;
+    expect(Math.abs(meanOfPsnrs - psnr.value)).toBeGreaterThan(0.5);
+    expect(metricInfo('eps-mse').aggregate?.([0.25, 0.75])).toBe(0.5);
+  });
+
+  it('gives an aggregate exactly to the metrics whose rows carry per-sample values', () => {
+    expect(Object.values(METRICS).filter((m) => m.aggregate).map((m) => m.name).sort()).toEqual(['eps-mse', 'sample-mse', 'sample-psnr']);
   });
 
   it('computes mode coverage from labelled reference points, and refuses unlabelled ones', () => {

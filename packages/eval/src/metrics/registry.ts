@@ -5,6 +5,7 @@ import { GaussianStats, frechetDistance, gaussianStats } from './frechet';
 import { kernelInceptionDistance } from './kid';
 import { precisionRecall } from './precision-recall';
 import { mmdRbf, modeCoverage, slicedWasserstein } from './toy2d';
+import { arrayMean } from '../stats/internal';
 
 /** What a metric consumes. */
 export type MetricInput =
@@ -29,6 +30,11 @@ export interface MetricInfo {
   input: MetricInput;
   /** One-line definition. */
   description: string;
+  /**
+   * For metrics whose value aggregates per-sample contributions ({@link MetricValue.perSample}): reproduces the
+   * value from them (the mean for the MSEs; 10·log10(4 / mean MSE) for PSNR). {@link compareRows} bootstraps with it.
+   */
+  aggregate?: (values: ArrayLike<number>) => number;
 }
 
 /** One value a metric reports: one result row of `evaluate()`. */
@@ -43,6 +49,11 @@ export interface MetricValue {
   detail?: Record<string, unknown>;
   /** Reference samples used, when fewer than the input offers (precision and recall take an equally large subset). */
   referenceSamples?: number;
+  /**
+   * Per-sample contributions the value aggregates, in sample-index order (for PSNR the per-sample MSEs), so that
+   * two rows can be compared by a paired bootstrap over samples; {@link MetricInfo.aggregate} gives the value back.
+   */
+  perSample?: number[];
 }
 
 /** Input of `features` metrics: samples and reference embedded by one feature network. */
@@ -136,7 +147,15 @@ const precisionRecallOf = sharedBy((x: FeatureInputs) => {
   return { ...precisionRecall(subset, gen, 3), refCount: subset.n };
 });
 
-const fidelityOf = sharedBy((x: PairedInputs) => sampleFidelity(x.samples, x.referenceSamples(), 2));
+/** Peak-to-peak range of the data the paired metrics see (images in [−1, 1]). */
+const PSNR_RANGE = 2;
+
+const fidelityOf = sharedBy((x: PairedInputs) => sampleFidelity(x.samples, x.referenceSamples(), PSNR_RANGE, x.count));
+
+/** PSNR (dB) of a set from its per-sample MSEs: every sample has equally many values, so the set's MSE is their mean. */
+function psnrOfMses(mses: ArrayLike<number>): number {
+  return 10 * Math.log10((PSNR_RANGE * PSNR_RANGE) / arrayMean(mses));
+}
 
 /**
  * Every metric `evaluate()` can compute, by name, grouped by input kind. The pure functions behind them are exported
@@ -179,22 +198,31 @@ export const METRICS: Readonly<Record<string, MetricEntry>> = {
   },
   'eps-mse': {
     name: 'eps-mse', version: 1, better: 'lower', input: 'paired', description: 'teacher-forced ε-MSE against the reference model on its own trajectory, mean and per step bucket',
+    aggregate: arrayMean,
     compute: (x) => {
       const trajectories = Math.min(x.epsMseSamples ?? 64, x.count);
       const r = x.epsMse(trajectories);
       return [
-        { value: r.mean, detail: { trajectories } },
+        { value: r.mean, detail: { trajectories }, perSample: r.perTrajectory },
         ...r.buckets.map((b, i) => ({ suffix: `[${i}]`, value: b.mse, detail: { trajectories, fromStep: b.fromStep, toStep: b.toStep, times: b.times } })),
       ];
     },
   },
   'sample-mse': {
     name: 'sample-mse', version: 1, better: 'lower', input: 'paired', description: 'MSE of final samples against the reference model’s from the same x_T',
-    compute: (x) => [{ value: fidelityOf(x).mse }],
+    aggregate: arrayMean,
+    compute: (x) => {
+      const f = fidelityOf(x);
+      return [{ value: f.mse, perSample: f.perSample }];
+    },
   },
   'sample-psnr': {
     name: 'sample-psnr', version: 1, better: 'higher', input: 'paired', description: 'PSNR (dB, peak-to-peak 2) of final samples against the reference model’s from the same x_T',
-    compute: (x) => [{ value: fidelityOf(x).psnr }],
+    aggregate: psnrOfMses,
+    compute: (x) => {
+      const f = fidelityOf(x);
+      return [{ value: f.psnr, perSample: f.perSample }];
+    },
   },
   'mmd-rbf': {
     name: 'mmd-rbf', version: 1, better: 'lower', input: 'points', description: 'unbiased squared MMD, Gaussian kernel of median-distance bandwidth, against held-out points',
