@@ -108,6 +108,13 @@ describe('evaluate', () => {
     expect(pick(b, 'sample-mse')).toBeGreaterThan(0);
     // PSNR of the same pairs, peak-to-peak 2 (samples in [−1, 1]): 10·log10(2² / MSE).
     expect(pick(b, 'sample-psnr')).toBeCloseTo(10 * Math.log10(4 / pick(b, 'sample-mse')), 9);
+    // The paired rows carry the per-sample values their value aggregates (for PSNR the MSEs); bucket rows carry none.
+    const perSample = (metric: string): number[] => b.find((x) => x.metric === metric)?.perSample ?? [];
+    expect(perSample('sample-mse')).toHaveLength(8);
+    expect(perSample('sample-psnr')).toEqual(perSample('sample-mse'));
+    expect(perSample('sample-mse').reduce((s, v) => s + v, 0) / 8).toBeCloseTo(pick(b, 'sample-mse'), 12);
+    expect(perSample('eps-mse')).toHaveLength(8);
+    for (const r of buckets) expect(r.perSample).toBeUndefined();
     expect(b[0]).toMatchObject({ subject: 'shifted', sampler: 'ddim-5', samples: 8 });
     expect(b[0].modelDigest).toMatch(/^[0-9a-f]{64}$/);
     // A student sampled with its own sampler is compared with the reference sampled with the paired sampler.

@@ -5,10 +5,15 @@
  *   and the reference data with a feature network, and returns {@link ResultRow}s.
  * - **Feature networks** — the shipped MNIST classifier ({@link MnistClassifier}, `models/mnist-classifier-v1`) or
  *   any tfjs graph/layers model from disk ({@link loadFeatureNetwork}), e.g. a converted InceptionV3 for real FID.
- * - **Metrics** — {@link frechetDistance}, {@link kernelInceptionDistance}, {@link precisionRecall},
- *   {@link classifierScore}, {@link classEntropy}, paired fidelity ({@link teacherForcedEpsMse},
- *   {@link sampleFidelity}), 2-D metrics ({@link mmdRbf}, {@link slicedWasserstein}, {@link modeCoverage}); the
- *   registry {@link METRICS} names and versions them.
+ * - **Metrics** — {@link frechetDistance} (at the row's n) and {@link fdInfinity} (FD∞, free of the 1/n bias),
+ *   {@link kernelInceptionDistance}, {@link precisionRecall}, {@link classifierScore}, {@link classEntropy}, paired
+ *   fidelity ({@link teacherForcedEpsMse}, {@link sampleFidelity}; their rows carry per-sample values), 2-D metrics
+ *   ({@link mmdRbf}, {@link slicedWasserstein}, {@link modeCoverage}); the registry {@link METRICS} names and
+ *   versions them.
+ * - **Comparisons** (evaluation spec §5) — {@link compareRows}: two rows on one metric, paired by seed, as a
+ *   difference with its 95 % {@link Interval} ({@link tInterval} over per-seed differences, or {@link pairedBootstrap}
+ *   over samples for the per-sample paired metrics) and a {@link Verdict} ({@link verdict}: better / worse /
+ *   equivalent / inconclusive); {@link tost}, {@link studentTQuantile}.
  * - **Efficiency** — {@link accountEfficiency}: params, size, MACs, BOPs and OPs from a UNet's shape-only inventory
  *   and per-layer bit-widths, paper-style and as-implemented, per UNet part; {@link measureLatency}.
  *

@@ -1,6 +1,6 @@
 import { Rng } from '@diffpress/core';
 import { FeatureMatrix } from './features';
-import { GaussianStats, frechetDistance, gaussianStats } from './frechet';
+import { GaussianStats, fdInfinity, fdInfinityFit, fdSubsetSizes, frechetDistance, gaussianStats } from './frechet';
 
 function diagStats(mean: number[], variances: number[]): GaussianStats {
   const d = mean.length;
@@ -91,5 +91,89 @@ describe('frechetDistance', () => {
     const a = gaussianStats(f);
     const shifted = { ...a, mean: a.mean.map((m) => m + 0.5) };
     expect(frechetDistance(a, shifted)).toBeCloseTo(8 * 0.25, 6);
+  });
+});
+
+describe('fdInfinityFit', () => {
+  it('recovers a and b of an exact a + b/n series', () => {
+    for (const [a, b] of [[3.5, 120], [0, 40], [-0.25, 7], [12, 0]]) {
+      const fit = fdInfinityFit([64, 91, 128, 200, 256].map((n) => ({ n, fd: a + b / n })));
+      expect(fit.intercept).toBeCloseTo(a, 12);
+      expect(fit.slope).toBeCloseTo(b, 9);
+    }
+  });
+
+  it('gives the least-squares line for noisy points (hand example in x = 1/n)', () => {
+    // x = 1, 1/2, 1/4 (n = 1, 2, 4), y = 3, 2, 2: x̄ = 7/12, ȳ = 7/3, Sxy = 5/12, Sxx = 7/24 → slope 10/7, intercept 3/2.
+    const fit = fdInfinityFit([{ n: 1, fd: 3 }, { n: 2, fd: 2 }, { n: 4, fd: 2 }]);
+    expect(fit.slope).toBeCloseTo(10 / 7, 12);
+    expect(fit.intercept).toBeCloseTo(1.5, 12);
+  });
+
+  it('refuses fewer than two distinct counts and non-positive counts', () => {
+    expect(() => fdInfinityFit([{ n: 10, fd: 1 }, { n: 10, fd: 2 }])).toThrow(/two distinct/);
+    expect(() => fdInfinityFit([])).toThrow(/two distinct/);
+    expect(() => fdInfinityFit([{ n: 0, fd: 1 }, { n: 10, fd: 2 }])).toThrow(/positive/);
+  });
+});
+
+describe('fdSubsetSizes', () => {
+  it('spaces the counts evenly in 1/n from n down to n/4', () => {
+    // 1/n_k = (1 + 3k/4)/256: 256, 146.3, 102.4, 78.8, 64.
+    expect(fdSubsetSizes(256)).toEqual([256, 146, 102, 79, 64]);
+    expect(fdSubsetSizes(1000, 4)).toEqual([1000, 500, 333, 250]);
+  });
+
+  it('refuses sample counts too small for distinct sizes', () => {
+    expect(() => fdSubsetSizes(8)).toThrow(/8 samples do not give 5 distinct/);
+    expect(fdSubsetSizes(16)).toEqual([16, 9, 6, 5, 4]);
+  });
+});
+
+describe('fdInfinity', () => {
+  // One full-covariance Gaussian in 8 dimensions: a large reference set and a smaller sample set from it.
+  const reference = gaussianStats(randomFeatures(20000, 8, 11));
+
+  it('is near 0 for samples from the reference distribution, far closer than FD at the same n', () => {
+    const fdInf: number[] = [];
+    const fdN: number[] = [];
+    for (const seed of [21, 22, 23, 24]) {
+      const samples = randomFeatures(400, 8, seed);
+      const r = fdInfinity(samples, reference, { seed });
+      fdInf.push(r.intercept);
+      fdN.push(r.fds[0]);
+      // The full-set point is FD at n, and FD falls with n (bias ∝ 1/n): a positive slope.
+      expect(r.fds[0]).toBeCloseTo(frechetDistance(gaussianStats(samples), reference), 12);
+      expect(r.slope).toBeGreaterThan(0);
+      expect(r.sizes).toEqual(fdSubsetSizes(400));
+    }
+    const mean = (v: number[]): number => v.reduce((a, x) => a + x, 0) / v.length;
+    // FD at n = 400 is all bias here (≈ 0.07); FD∞ removes most of it.
+    expect(mean(fdN)).toBeGreaterThan(0.02);
+    expect(Math.abs(mean(fdInf))).toBeLessThan(mean(fdN) / 5);
+  });
+
+  it('recovers a real distance: a mean shift of 0.5 in every dimension gives FD∞ ≈ 8 · 0.25', () => {
+    const samples = randomFeatures(400, 8, 31, 1, 0.5);
+    const r = fdInfinity(samples, reference, { seed: 0 });
+    expect(Math.abs(r.intercept - 2)).toBeLessThan(0.3);
+    expect(r.fds[0] - r.intercept).toBeGreaterThan(0);
+  });
+
+  it('is deterministic under its seed, draws other subsets under another, and averages its draws', () => {
+    const samples = randomFeatures(100, 4, 41);
+    const ref = gaussianStats(randomFeatures(2000, 4, 42));
+    const a = fdInfinity(samples, ref, { seed: 1 });
+    expect(fdInfinity(samples, ref, { seed: 1 })).toEqual(a);
+    const b = fdInfinity(samples, ref, { seed: 2 });
+    expect(b.fds[0]).toBe(a.fds[0]);
+    expect(b.fds[1]).not.toBe(a.fds[1]);
+    const one = fdInfinity(samples, ref, { seed: 1, draws: 1 });
+    expect(one.draws).toBe(1);
+    expect(one.fds[4]).not.toBe(a.fds[4]);
+  });
+
+  it('refuses too few samples', () => {
+    expect(() => fdInfinity(randomFeatures(8, 2, 1), gaussianStats(randomFeatures(50, 2, 2)))).toThrow(/distinct subset sizes/);
   });
 });

@@ -1,7 +1,7 @@
 import { Rng } from '@diffpress/core';
 import { FeatureMatrix, featureMatrix } from './features';
 import { EpsMseResult } from './fidelity';
-import { gaussianStats } from './frechet';
+import { fdInfinityFit, gaussianStats } from './frechet';
 import { FeatureInputs, METRICS, MetricInputs, MetricValue, PairedInputs, metricInfo } from './registry';
 
 /** `n` seeded standard-normal points of width `dim`. */
@@ -37,7 +37,7 @@ describe('METRICS', () => {
 
   it('lists the metrics the pure functions implement', () => {
     expect(Object.keys(METRICS).sort()).toEqual(
-      ['fd', 'kid', 'precision', 'recall', 'classifier-score', 'class-entropy', 'eps-mse', 'sample-mse', 'sample-psnr', 'mmd-rbf', 'sliced-wasserstein', 'mode-coverage'].sort(),
+      ['fd', 'fd-inf', 'kid', 'precision', 'recall', 'classifier-score', 'class-entropy', 'eps-mse', 'sample-mse', 'sample-psnr', 'mmd-rbf', 'sliced-wasserstein', 'mode-coverage'].sort(),
     );
   });
 });
@@ -103,6 +103,20 @@ describe('METRICS compute', () => {
     expect(compute('fd', 'features', shifted)[0].value).toBeGreaterThan(2);
     const [kid] = compute('kid', 'features', shifted);
     expect(kid.stderr).toBeGreaterThan(0);
+  });
+
+  it('reports FD∞ as the intercept of FD against 1/n, with the points and the slope in the detail', () => {
+    const samples = normal(64, 3, 'gen');
+    const [fdInf] = compute('fd-inf', 'features', features(samples));
+    const detail = fdInf.detail as { sizes: number[]; fds: number[]; slope: number; draws: number };
+    expect(detail.sizes).toEqual([64, 37, 26, 20, 16]);
+    expect(detail.draws).toBe(3);
+    // The first point is FD at the row's n, the `fd` metric's value.
+    expect(detail.fds[0]).toBeCloseTo(compute('fd', 'features', features(samples))[0].value, 12);
+    const fit = fdInfinityFit(detail.sizes.map((n, i) => ({ n, fd: detail.fds[i] })));
+    expect(fdInf.value).toBeCloseTo(fit.intercept, 12);
+    expect(detail.slope).toBeCloseTo(fit.slope, 9);
+    expect(fdInf.value).toBeLessThan(detail.fds[0]);
   });
 
   it('reports ε-MSE as its mean and one suffixed value per step bucket, on min(epsMseSamples, count) trajectories', () => {

@@ -1,7 +1,7 @@
 import { ProbabilityMatrix, classEntropy, classifierScore } from './classifier-score';
 import { FeatureMatrix, seededSubset, selectRows } from './features';
 import { EpsMseResult, sampleFidelity } from './fidelity';
-import { GaussianStats, frechetDistance, gaussianStats } from './frechet';
+import { GaussianStats, fdInfinity, frechetDistance, gaussianStats } from './frechet';
 import { kernelInceptionDistance } from './kid';
 import { precisionRecall } from './precision-recall';
 import { mmdRbf, modeCoverage, slicedWasserstein } from './toy2d';
@@ -159,13 +159,21 @@ function psnrOfMses(mses: ArrayLike<number>): number {
 
 /**
  * Every metric `evaluate()` can compute, by name, grouped by input kind. The pure functions behind them are exported
- * too (`frechetDistance`, `kernelInceptionDistance`, `precisionRecall`, `classifierScore`, `classEntropy`,
+ * too (`frechetDistance`, `fdInfinity`, `kernelInceptionDistance`, `precisionRecall`, `classifierScore`, `classEntropy`,
  * `teacherForcedEpsMse`, `sampleFidelity`, `mmdRbf`, `slicedWasserstein`, `modeCoverage`).
  */
 export const METRICS: Readonly<Record<string, MetricEntry>> = {
   fd: {
-    name: 'fd', version: 1, better: 'lower', input: 'features', description: 'Fréchet distance between Gaussian fits of sample and reference features (FID with InceptionV3 features)',
+    name: 'fd', version: 1, better: 'lower', input: 'features', description: 'Fréchet distance between Gaussian fits of sample and reference features (FID with InceptionV3 features); biased by the sample count n, compare only at equal n',
     compute: (x) => [{ value: frechetDistance(gaussianStats(x.samples), x.reference.stats) }],
+  },
+  'fd-inf': {
+    name: 'fd-inf', version: 1, better: 'lower', input: 'features',
+    description: 'FD∞ (Chong & Forsyth 2020): FD of seeded sample subsets at 5 counts evenly spaced in 1/n from n/4 to n (3 draws each below n), least-squares line against 1/n, the intercept',
+    compute: (x) => {
+      const r = fdInfinity(x.samples, x.reference.stats, { seed: x.seed });
+      return [{ value: r.intercept, detail: { sizes: r.sizes, fds: r.fds, slope: r.slope, draws: r.draws } }];
+    },
   },
   kid: {
     name: 'kid', version: 1, better: 'lower', input: 'features', description: 'unbiased squared MMD, cubic polynomial kernel, with jackknife standard error',
