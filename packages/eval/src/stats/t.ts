@@ -117,6 +117,16 @@ export function tInterval(diffs: readonly number[], level = 0.95): Interval {
   return { mean, lo: mean - half, hi: mean + half, level, method: 't', seeds: n, df: n - 1 };
 }
 
+/** Result of {@link tost}. */
+export interface TostResult {
+  /** p-value of H₀⁻: μ ≤ −margin (small: the difference is above −margin). */
+  pLower: number;
+  /** p-value of H₀⁺: μ ≥ margin (small: the difference is below margin). */
+  pUpper: number;
+  /** Both null hypotheses rejected at α: the difference lies within ±margin. */
+  equivalent: boolean;
+}
+
 /**
  * Two one-sided t-tests (TOST, Schuirmann 1987) of equivalence within ±margin for paired differences: H₀⁻: μ ≤ −margin
  * against μ > −margin (p-value `pLower`) and H₀⁺: μ ≥ margin against μ < margin (`pUpper`); equivalent when both are
@@ -129,7 +139,7 @@ export function tInterval(diffs: readonly number[], level = 0.95): Interval {
  * @param alpha - Level of each one-sided test (default 0.025).
  * @throws RangeError for no or non-finite differences, a margin ≤ 0 or an alpha outside (0, 0.5).
  */
-export function tost(diffs: readonly number[], margin: number, alpha = 0.025): { pLower: number; pUpper: number; equivalent: boolean } {
+export function tost(diffs: readonly number[], margin: number, alpha = 0.025): TostResult {
   if (!(margin > 0)) throw new RangeError(`tost: margin must be positive, got ${margin}`);
   if (!(alpha > 0 && alpha < 0.5)) throw new RangeError(`tost: alpha must lie in (0, 0.5), got ${alpha}`);
   const { n, mean, se } = meanAndSe(diffs, 'tost');
