@@ -26,10 +26,10 @@ import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineInfo, initEngine, manualSeed } from '@diffpress/core';
 import { UNet, unetParameterCount, unetPresets } from '@diffpress/diffusion';
+import { PYTHON, runPythonJson } from './peer/python';
 import { argOr } from '../cli-args';
 import { timeMedian } from './stats';
 
-const PYTHON = '/usr/bin/python3';
 const PEER_SCRIPT = path.join(__dirname, 'peer', 'unet_mnist_s.py');
 const INSTALL_HINT = 'apt-get update && apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread';
 const WARMUP = 2;
@@ -168,22 +168,10 @@ function torchAvailable(): { ok: true; defaultThreads: number } | { ok: false; w
 function runTorch(batch: number, repeats: number, threads: number): TorchResult | string {
   const args = [PEER_SCRIPT, '--batch', String(batch), '--repeats', String(repeats), '--warmup', String(WARMUP), '--threads', String(threads)];
   console.log(`\ntorch      ${PYTHON} ${path.relative(process.cwd(), PEER_SCRIPT)} ${args.slice(1).join(' ')}`);
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 16 * MIB });
-  if (r.error) return `could not run ${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return `exited with ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  const line = r.stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'));
-  if (line == null) return `printed no JSON line (stdout: ${r.stdout.trim().slice(0, 200)})`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (e) {
-    return `printed unparsable JSON (${(e as Error).message})`;
-  }
-  if (!isTorchResult(parsed)) return `printed JSON without the expected fields: ${line.slice(0, 200)}`;
+  const out = runPythonJson(args);
+  if (typeof out === 'string') return out;
+  const parsed = out.json;
+  if (!isTorchResult(parsed)) return `printed JSON without the expected fields: ${out.line.slice(0, 200)}`;
   const busy = (v: number | undefined): string => (v == null ? '' : `, ${v.toFixed(2)} cores busy`);
   console.log(`torch      ${parsed.torch}, ${parsed.threads} thread(s), ${parsed.params.toLocaleString('en-US')} parameters`);
   console.log(`torch      forward     ${parsed.forward_ms.toFixed(1)} ms${busy(parsed.forward_cpu_per_wall)}`);

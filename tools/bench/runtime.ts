@@ -49,12 +49,11 @@ import { OnnxUNet, UNet, UNetPresetName, exportUNetGraph, unetParameterCount, un
 import { KEEP_FP_PRESETS, activationQuantizers, initWeightQuantizers, quantizeUNet, setQuantState } from '@diffpress/ptq';
 import { arg, argOr, flag, listArg } from '../cli-args';
 import { median } from './stats';
+import { PYTHON, runPythonJson } from './peer/python';
 
-const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = path.join(__dirname, 'peer', 'runtime_unets.py');
 const INSTALL_HINT = 'apt-get update && apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread';
 const MODELS: readonly UNetPresetName[] = ['unet-mnist-s', 'ddim-cifar10'];
-const MIB = 2 ** 20;
 
 /** The runtimes timed. */
 type Runtime = 'wasm-fp32' | 'ort-fp32' | 'ort-w8a8' | 'torch-fp32';
@@ -445,22 +444,10 @@ function runTorch(model: UNetPresetName, threads: number, batches: readonly numb
   ];
   const load1 = os.loadavg()[0];
   console.log(`\n${PYTHON} ${path.relative(process.cwd(), TORCH_SCRIPT)} ${args.slice(1).join(' ')}`);
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 16 * MIB });
-  if (r.error) return `could not run ${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return `exited with ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  const line = r.stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'));
-  if (line == null) return `printed no JSON line (stdout: ${r.stdout.trim().slice(0, 200)})`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (e) {
-    return `printed unparsable JSON (${(e as Error).message})`;
-  }
-  if (!isTorchOutput(parsed)) return `printed JSON without the expected fields: ${line.slice(0, 200)}`;
+  const out = runPythonJson(args);
+  if (typeof out === 'string') return out;
+  const parsed = out.json;
+  if (!isTorchOutput(parsed)) return `printed JSON without the expected fields: ${out.line.slice(0, 200)}`;
   const cells = parsed.cells.map(
     (c): Cell => ({ model, runtime: 'torch-fp32', threads: parsed.threads, batch: c.batch, medianMs: c.median_ms, samplesMs: c.samples_ms, repeats: c.repeats, warmup: c.warmup, firstMs: c.first_ms, load1 }),
   );

@@ -18,6 +18,8 @@ export interface StageRecord {
   seconds: number;
   /** The method's report tables. */
   diagnostics: DiagnosticTable[];
+  /** True when the step's artifact was reused from the store: `seconds` is then the cost recorded when it was computed. */
+  reused?: boolean;
 }
 
 /** File of a step artifact holding its {@link StageRecord}. */
@@ -192,7 +194,8 @@ export async function applyStep(parent: StagedModel, step: ResolvedStep, index: 
     }
   }
   const stageFile = path.join(dir, STAGE_RECORD);
-  const stage: StageRecord = fs.existsSync(stageFile) ? (JSON.parse(fs.readFileSync(stageFile, 'utf8')) as StageRecord) : { method: step.method.id, seconds: NaN, diagnostics: [] };
+  const recorded: StageRecord = fs.existsSync(stageFile) ? (JSON.parse(fs.readFileSync(stageFile, 'utf8')) as StageRecord) : { method: step.method.id, seconds: NaN, diagnostics: [] };
+  const stage: StageRecord = reused ? { ...recorded, reused: true } : recorded;
   // The format of the chain key is that of the single-policy key it replaced, so earlier sample sets are still found.
   const hooksKey = result.hook ? [parent.hooksKey, `${step.method.id}@${version}:${jsonDigest(step.config)}`].filter(Boolean).join('+') : parent.hooksKey;
   return {

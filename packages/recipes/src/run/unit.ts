@@ -29,6 +29,33 @@ export interface PositionEfficiency {
   quantizedLayers: number;
 }
 
+/**
+ * Sampling time of a model measured in isolation (evaluation spec §5): whole sampler runs of a small fixed batch
+ * ({@link SAMPLING_TIME_BATCH} samples) through the model's hooks on the unit's runtime, after an untimed warm-up
+ * run, timed {@link SAMPLING_TIME_REPEATS} times; the median per sample. Not the wall-clock of drawing the evaluation
+ * set, which shares the machine with whatever else runs (other workers, metric computation, sample-cache IO).
+ */
+export interface SamplingTime {
+  /** Sampler of the timed runs, e.g. `ddim-20`. */
+  sampler: string;
+  /** Runtime the runs were timed on, as `measureLatency` names it: tfjs's backend, or onnxruntime-node with its threads and export. */
+  backend: string;
+  /** Samples per timed run. */
+  batch: number;
+  /** Untimed warm-up runs before timing. */
+  warmup: number;
+  /** Median seconds per sample over the timed runs. */
+  secondsPerSample: number;
+  /** Seconds per sample of each timed run. */
+  times: number[];
+}
+
+/** Samples per timed sampling run of {@link SamplingTime}: small, so timing adds little to a run (and fixed, so rows compare). */
+export const SAMPLING_TIME_BATCH = 8;
+
+/** Timed sampling runs of {@link SamplingTime} (the median of at least 5 is what the evaluation spec asks for). */
+export const SAMPLING_TIME_REPEATS = 5;
+
 /** The evaluation of one model at one pipeline position of one unit. */
 export interface PositionResult {
   /** `baseline` (the FP model), `after:<i>` or `final`. */
@@ -51,8 +78,13 @@ export interface PositionResult {
   efficiency: PositionEfficiency;
   /** Measured UNet call latency (null when the recipe turns it off). */
   latency: Pick<LatencyReport, 'backend' | 'threads' | 'batchSize' | 'msPerCall' | 'msPerCallPerSample' | 'peakBytes'> | null;
-  /** Measured wall-clock seconds per sample of drawing the set (summed over chunks, so independent of caching). */
+  /**
+   * Wall-clock seconds per sample of drawing the evaluation set (summed over chunks, so independent of caching),
+   * under whatever load the machine had: not a cost figure — {@link PositionResult.sampling} is.
+   */
   secondsPerSample: number;
+  /** Sampling time measured in isolation (absent when the recipe turns latency off, and in results stored before it existed). */
+  sampling?: SamplingTime;
   /** The pipeline steps up to this position: their `apply` wall-clock and their report tables. */
   stages: StageRecord[];
 }
@@ -197,6 +229,7 @@ async function evaluateOn(
     delete e.layers;
   }
   let latency: PositionResult['latency'] = null;
+  let sampling: SamplingTime | undefined;
   if (ev.latency) {
     // The runtime (and its threads) that the latency is measured on.
     const backend = runtime.kind === 'onnx' ? `onnx/${runtime.threads}/${runtime.quantization}` : (engineInfo()?.backend ?? 'unknown');
@@ -209,10 +242,22 @@ async function evaluateOn(
         return { backend: r.backend, threads: r.threads, batchSize: r.batchSize, msPerCall: r.msPerCall, msPerCallPerSample: r.msPerCallPerSample, peakBytes: r.peakBytes };
       }, inputs)
     ).value;
+    const timing = { model: staged.key, policy: staged.hooksKey ?? null, backend, sampler: canonicalSampler(sampler), batch: SAMPLING_TIME_BATCH, repeats: SAMPLING_TIME_REPEATS, warmup: 1 };
+    sampling = (
+      await ctx.store.produceJson('sampling-time', ctx.store.key('sampling-time', timing), async () => {
+        ctx.log.line(`${task}: timing ${SAMPLING_TIME_REPEATS} sampling runs of ${SAMPLING_TIME_BATCH} samples`);
+        const r = await measureLatency(model, {
+          shape, batchSize: SAMPLING_TIME_BATCH, repeats: SAMPLING_TIME_REPEATS, warmup: timing.warmup, sampler, sampleBatch: SAMPLING_TIME_BATCH, hooks: staged.hooks, stepSampler: sampler,
+        });
+        const times = (r.sampleTimes ?? []).map((ms) => ms / 1000);
+        return { sampler: samplerLabel(sampler), backend: r.backend, batch: SAMPLING_TIME_BATCH, warmup: timing.warmup, secondsPerSample: (r.msPerSample ?? NaN) / 1000, times };
+      }, timing)
+    ).value;
   }
   return {
     position, label, modelKey: staged.key, policyKey: staged.hooksKey ?? null, ...(staged.sampler ? { sampler: samplerLabel(sampler), steps: sampler.steps } : {}), sampleKey: set.key, rows, efficiency, latency,
     secondsPerSample: set.seconds / set.count,
+    ...(sampling ? { sampling } : {}),
     stages: staged.stages,
   };
 }
