@@ -15,6 +15,8 @@ export * from './run/model-stages';
 export * from './run/apply-step';
 export * from './run/unit';
 export * from './run/runner';
+export * from './report/comparisons';
+export * from './report/comparison-section';
 export * from './report/table';
 export * from './report/markdown';
 export * from './report/plots';

@@ -323,6 +323,58 @@ export const ablationSchema = z.strictObject({
 export type RecipeAblation = z.output<typeof ablationSchema>;
 
 /**
+ * Which row of the report table a comparison means: text of comma-separated terms, or an object of `column: value`
+ * pairs. A term `name=value` (or an object entry) matches rows whose column `name` shows `value`: an ablation axis by
+ * its name (`method=TFMQ W4A8`, `sample.steps=20`), `model` (the model column: `FP`, `q-diffusion`, the floor's
+ * description), `sampler` (`ddim-20`) or `position` (`baseline`, `final`, `after:0`). A bare term matches rows that
+ * show it in the model or sampler column or in any axis column (an axis label such as `TFMQ W4A8`); `floor` names the
+ * floor row. A row is selected when every term matches; a selector must select exactly one row (validation lists the
+ * rows and how to name each). Axis columns are empty in FP rows for the axes that vary the pipeline, so an FP row is
+ * named by `FP` and its sampler or other axes: `FP, sample.steps=20` or `FP, ddim-20`.
+ *
+ * @internal
+ */
+export const selectorSchema = z.union([
+  z.string().min(1).describe("comma-separated terms: 'name=value' (an axis name, model, sampler or position) or a value the row shows (an axis label, FP, a sampler such as ddim-20, floor)"),
+  z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('column: value pairs (an axis name, model, sampler or position) the row must show'),
+]);
+
+/** A row selector of {@link RecipeComparison}: `'TFMQ W4A8'`, `'FP, sample.steps=20'`, `{ method: FP, sampler: ddim-20 }`. */
+export type RowSelector = z.output<typeof selectorSchema>;
+
+/** An equivalence margin as a percentage of b's mean: `'2%'`, `'0.5 %'`. */
+const PERCENT_MARGIN = /^(?:\d+(?:\.\d*)?|\.\d+)\s*%$/;
+
+/**
+ * One comparison of two report rows on one metric (evaluation spec §5).
+ *
+ * @internal
+ */
+export const comparisonSchema = z.strictObject({
+  /** The row compared (see `selectorSchema`). */
+  a: selectorSchema.describe('the row compared, e.g. TFMQ W4A8 or "FP, sample.steps=20"'),
+  /** The row it is compared with; the difference is a − b. */
+  b: selectorSchema.describe('the row it is compared with (the difference is a − b), e.g. Q-Diffusion W4A8 or "FP, ddim-20"'),
+  /** A metric of the recipe's eval.metrics. */
+  metric: z.enum(METRIC_NAMES).describe("a metric of the recipe's eval.metrics"),
+  /**
+   * Equivalence margin, declared before running: an absolute number in the metric's units, or a percentage of b's
+   * mean (`'2%'`). `equivalent` needs the 95 % interval of a − b inside ±margin; without a margin a comparison is
+   * `better`, `worse` or `inconclusive`.
+   */
+  margin: z
+    .union([
+      z.number().positive().describe("in the metric's units"),
+      z.string().regex(PERCENT_MARGIN, "a percentage such as '2%'").refine((s) => parseFloat(s) > 0, 'a positive percentage').describe("a percentage of b's mean, e.g. '2%'"),
+    ])
+    .optional()
+    .describe("equivalence margin, declared before running: a number in the metric's units or a percentage of b's mean ('2%'); equivalent needs the 95 % interval of a − b inside ±margin"),
+});
+
+/** One declared comparison: rows a and b (selectors), the metric, and the equivalence margin if any. */
+export type RecipeComparison = z.output<typeof comparisonSchema>;
+
+/**
  * Output section.
  *
  * @internal
@@ -384,6 +436,18 @@ export const recipeSchema = z.strictObject({
   runtime: runtimeSchema.optional().describe('where sampling and evaluation run (default tfjs; onnx falls back to tfjs with a notice where onnxruntime-node is not installed)'),
   /** Ablation axes (absent: one cell). */
   ablation: ablationSchema.optional(),
+  /**
+   * Comparisons the report computes (evaluation spec §5): each `{ a, b, metric, margin? }` pairs the rows' values by
+   * seed (and by sample for the paired fidelity metrics) and states a verdict — `better` / `worse` when the 95 %
+   * interval of a − b excludes 0, `equivalent` when it lies inside ±margin, else `inconclusive`. Absent: every row is
+   * compared with the FP row of its sampler on the paired fidelity metrics the recipe evaluates. Comparisons change
+   * no computed number, so they are in neither the recipe hash nor any unit key.
+   */
+  compare: z
+    .array(comparisonSchema)
+    .min(1)
+    .optional()
+    .describe('comparisons of report rows ({ a, b, metric, margin? }); absent: every row against the FP row of its sampler on the paired fidelity metrics (sample-mse, eps-mse)'),
   /** Where the run folder goes. */
   output: outputSchema.optional(),
 });

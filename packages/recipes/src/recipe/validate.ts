@@ -7,6 +7,7 @@ import { AblationCell, expandAblation } from '../ablation/expand';
 import { PathSegment, formatPath, getPath, parsePath, setPath } from '../ablation/paths';
 import { MethodRegistry, RegisteredMethod } from '../registry/registry';
 import { nearest } from '../registry/suggest';
+import { checkComparisons } from './compare';
 import { InputFinding, checkInputs } from './inputs';
 import { Recipe, recipeSchema } from './schema';
 import { studentSamplerConflict } from './student-sampler';
@@ -289,6 +290,8 @@ export function validateRecipeText(text: string, file: string, options: Validate
   if (!parsed.data) return { problems: parsed.problems };
   let raw = parsed.data as Record<string, unknown>;
   for (const [p, value] of Object.entries(options.overrides ?? {})) raw = setPath(raw, parsePath(p), value);
+  // Without its ablation a recipe has one cell: comparisons that name rows of the ablation cannot apply.
+  const ablationDropped = options.ablation === false && raw.ablation !== undefined;
   if (options.ablation === false) delete raw.ablation;
   const problems: RecipeProblem[] = [];
   const add = (p: PathSegment[], message: string, severity: 'error' | 'warning' = 'error', atKey = false): void => {
@@ -324,6 +327,9 @@ export function validateRecipeText(text: string, file: string, options: Validate
         // A run loads its data, reference statistics and floor row once, for all cells.
         add(['ablation', 'axes', i, 'path'], `'${axis.path}': every cell of a run uses the same data; write one recipe per dataset`);
         axesOk = false;
+      } else if (p[0] === 'compare') {
+        add(['ablation', 'axes', i, 'path'], `'${axis.path}': comparisons are between the rows of all cells; they cannot vary by cell`);
+        axesOk = false;
       }
     });
   }
@@ -353,10 +359,21 @@ export function validateRecipeText(text: string, file: string, options: Validate
   }
   if (problems.some((p) => p.severity === 'error')) return { problems };
   const recipe = recipeSchema.parse(base);
-  // The output folder and the description do not change any number, so they do not change the hash.
+  if (recipe.compare) {
+    const pipelineAxes = new Set(axes.filter((a) => a.path.startsWith('pipeline')).map((a) => a.name ?? a.path));
+    for (const f of checkComparisons(recipe.compare, valid, pipelineAxes, recipe.eval.floor)) {
+      const where: PathSegment[] = f.field ? ['compare', f.index, f.field] : ['compare', f.index];
+      if (ablationDropped) add(where, `${f.message} — without the ablation this comparison is skipped`, 'warning');
+      else add(where, f.message);
+    }
+    if (problems.some((p) => p.severity === 'error')) return { problems };
+  }
+  // The output folder, the description and the comparisons do not change any computed number, so they do not
+  // change the hash (a comparison can be added to a finished run and its report re-rendered, or shards merged).
   const hashed: Partial<Recipe> = { ...recipe };
   delete hashed.output;
   delete hashed.description;
+  delete hashed.compare;
   return {
     result: { file, baseDir, raw, recipe, cells: valid, hash: jsonDigest({ recipe: hashed, ablation: raw.ablation ?? null }), warnings: problems },
     problems,

@@ -1,5 +1,6 @@
 import { RunSummary } from '../run/runner';
-import { escapeHtml, headerCells, rowCells, spreadNote } from './cells';
+import { escapeHtml, headerCells, rowCells, spreadNote, tableNote } from './cells';
+import { comparisonsHtml } from './comparison-section';
 import { DiagnosticGroup, diagnosticsHtml } from './diagnostics';
 import { GridImage } from './grids';
 import { Plot } from './plots';
@@ -24,7 +25,7 @@ h3 { font-size: 1em; margin-bottom: 0.2em; } summary { cursor: pointer; margin: 
 `;
 
 /**
- * The self-contained HTML report: the table, sample strips (embedded PNGs) and plots (inline SVG), with no external
+ * The self-contained HTML report: the table, the comparisons, sample strips (embedded PNGs) and plots (inline SVG), with no external
  * resources and no script, so it opens anywhere (and renders in headless Chromium without console errors).
  */
 export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridImage[], plots: Plot[], diagnostics: readonly DiagnosticGroup[] = []): string {
@@ -46,7 +47,8 @@ export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridI
     v.recipe.description ? `<p>${escapeHtml(v.recipe.description.trim())}</p>` : '',
     `<p class="meta">Recipe <code>${escapeHtml(v.file)}</code> (hash <code>${v.hash.slice(0, 16)}</code>) · ${summary.units} units · backend ${escapeHtml(summary.backend)}${summary.runtime ? ` · runtime ${escapeHtml(summary.runtime)}` : ''} · ${summary.computed} computed, ${summary.reused} reused, ${summary.failed.length} failed · ${summary.seconds.toFixed(1)} s</p>`,
     `<div class="table-wrap"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`,
-    `<p class="meta">${escapeHtml(spreadNote(table))} Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i).</p>`,
+    `<p class="meta">${escapeHtml(`${spreadNote(table)} ${tableNote()}`)}</p>`,
+    comparisonsHtml(table),
   ];
   if (warnings.length) parts.push('<h2>Skipped cells and warnings</h2><ul>', ...warnings.map((w) => `<li class="warn">${escapeHtml(`${w.path ? `${w.path}: ` : ''}${w.message}`)}</li>`), '</ul>');
   if (summary.failed.length) parts.push('<h2>Failed units</h2><ul>', ...summary.failed.map((f) => `<li class="fail">${escapeHtml(`${JSON.stringify(f.params)} seed ${f.seed}: ${f.error}`)}</li>`), '</ul>');

@@ -1,14 +1,16 @@
 import { RunSummary } from '../run/runner';
 import { DiagnosticGroup, diagnosticsMarkdown } from './diagnostics';
-import { headerCells, rowCells, spreadNote } from './cells';
+import { csvField, headerCells, rowCells, spreadNote, tableNote } from './cells';
+import { comparisonsMarkdown } from './comparison-section';
 import { ReportTable } from './table';
 
 // Also the HTML report's and the CLI's cells; re-exported here, where they were first defined.
 export { headerCells, rowCells, spreadNote };
 
 /**
- * The paper-style Markdown report: the table (floor and FP rows first, best per column in bold), how each number was
- * produced, skipped and failed cells, and links to grids and plots.
+ * The paper-style Markdown report: the table (floor and FP rows first, best per quality column in bold, verdicts
+ * against FP next to the numbers), how each number was produced, skipped and failed cells, links to grids and plots,
+ * the comparisons and the steps' diagnostics.
  */
 export function markdownReport(summary: RunSummary, table: ReportTable, files: { grids: string[]; plots: string[] }, diagnostics: readonly DiagnosticGroup[] = []): string {
   const v = summary.recipe;
@@ -25,13 +27,8 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
   lines.push(`|${headerCells(table).map((_, i) => (i < 1 ? '---' : '---:')).join('|')}|`);
   table.rows.forEach((_, i) => lines.push(`| ${rowCells(table, i, (s) => `**${s}**`).join(' | ')} |`));
   lines.push('');
-  lines.push(
-    spreadNote(table),
-    `Feature metrics use the network \`${v.recipe.eval.featureNet}\`. Best per column in bold (floor excluded). Sample i of every row starts from the same x_T, keyed by (seed, i). ` +
-      'Size and OPs follow the paper-style accounting (eval package); ms / call / sample is the median of 5 timed UNet calls ' +
-      'at batch 16 on the runtime named in its title (ORT: onnxruntime-node, quantized layers as QDQ); s / sample is the measured wall-clock of drawing the samples; compress s is the wall-clock of the pipeline steps (calibration, training) when they ran.',
-    '',
-  );
+  lines.push(spreadNote(table), `Feature metrics use the network \`${v.recipe.eval.featureNet}\`. ${tableNote()}`, '');
+  lines.push(...comparisonsMarkdown(table));
   const warnings = v.warnings.filter((w) => w.severity === 'warning');
   if (warnings.length) {
     lines.push('## Skipped cells and warnings', '');
@@ -55,28 +52,29 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
   return lines.join('\n');
 }
 
-function csvField(v: unknown): string {
-  const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Long-format CSV: one line per metric value of every unit and position, with its costs (for pandas and R). */
+/**
+ * Long-format CSV: one line per metric value of every unit and position, with its costs (for pandas and R):
+ * `s_per_sample` is the sampling time measured in isolation (empty when not measured), `draw_s_per_sample` the
+ * wall-clock of drawing the evaluation samples under the run's load.
+ */
 export function resultsCsv(summary: RunSummary): string {
   const axes = summary.recipe.cells[0] ? Object.keys(summary.recipe.cells[0].params) : [];
-  const header = [...axes, 'seed', 'position', 'model', 'sampler', 'samples', 'metric', 'value', 'stderr', 'size_mib', 'ops_m', 'ms_per_call_per_sample', 's_per_sample', 'model_digest', 'feature_net', 'recipe_hash'];
+  const header = [
+    ...axes, 'seed', 'position', 'model', 'sampler', 'samples', 'metric', 'value', 'stderr', 'size_mib', 'ops_m', 'ms_per_call_per_sample', 's_per_sample', 'draw_s_per_sample', 'model_digest', 'feature_net', 'recipe_hash',
+  ];
   const out = [header.join(',')];
   const line = (vals: unknown[]): void => {
     out.push(vals.map(csvField).join(','));
   };
   for (const f of summary.floor) {
-    for (const r of f.rows) line([...axes.map(() => ''), f.seed, 'floor', r.subject, '', r.samples, r.metric, r.value, r.stderr, '', '', '', '', '', r.featureNet?.id, r.recipeHash]);
+    for (const r of f.rows) line([...axes.map(() => ''), f.seed, 'floor', r.subject, '', r.samples, r.metric, r.value, r.stderr, '', '', '', '', '', '', r.featureNet?.id, r.recipeHash]);
   }
   for (const u of summary.results) {
     for (const p of u.positions) {
       for (const r of p.rows) {
         line([
           ...axes.map((a) => u.params[a]), u.seed, p.position, p.label, p.sampler ?? u.sampler, u.samples, r.metric, r.value, r.stderr,
-          p.efficiency.paper.sizeMiB, p.efficiency.paper.ops / 1e6, p.latency?.msPerCallPerSample, p.secondsPerSample, r.modelDigest, r.featureNet?.id, r.recipeHash,
+          p.efficiency.paper.sizeMiB, p.efficiency.paper.ops / 1e6, p.latency?.msPerCallPerSample, p.sampling?.secondsPerSample, p.secondsPerSample, r.modelDigest, r.featureNet?.id, r.recipeHash,
         ]);
       }
     }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ValidatedRecipe } from '../recipe/validate';
 import { RunSummary } from '../run/runner';
+import { ReportComparison } from './comparisons';
 import { RESULTS_FORMAT } from './write';
 
 /** The recipe a `results.json` came from. */
@@ -38,6 +39,11 @@ export interface ResultsFile {
   results: RunSummary['results'];
   /** Failed units. */
   failed: RunSummary['failed'];
+  /**
+   * The comparisons of the run's table (absent in results written before comparisons existed). Merging does not read
+   * them: the merged table computes its own from the merged results.
+   */
+  comparisons?: ReportComparison[];
 }
 
 /** Reads a run folder's `results.json`. */

@@ -1,6 +1,11 @@
 import { METRICS, ResultRow } from '@diffpress/eval';
+import { StageRecord } from '../run/apply-step';
 import { FloorResult, RunSummary } from '../run/runner';
 import { PositionResult, UnitResult } from '../run/unit';
+import { ReportComparison, RowIdentity, formatParam, fpGroupId, fpRowParams, tableComparisons, verdictInTable } from './comparisons';
+
+// Where the cells were first defined; the row selectors read them too.
+export { formatParam };
 
 /** A number aggregated over seeds. */
 export interface Aggregate {
@@ -22,28 +27,25 @@ export interface ReportColumn {
   title: string;
   /** `param`: an ablation axis; `metric`: quality; `cost`: size, OPs, time. */
   kind: 'param' | 'metric' | 'cost';
-  /** Which direction is better (metrics, and cost columns where smaller is better). */
+  /** Which direction is better (quality metrics only: cost columns have none). */
   better?: 'lower' | 'higher';
   /** Decimals to print. */
   digits: number;
 }
 
 /** A row of the report table: one evaluated model and sampler, aggregated over seeds. */
-export interface ReportRow {
-  /** `floor` (held-out data), `fp` (the uncompressed model), `compressed`. */
-  kind: 'floor' | 'fp' | 'compressed';
-  /** What was evaluated: `FP`, the method chain, or the floor's description. */
-  label: string;
-  /** Pipeline position. */
-  position: string;
-  /** Axis values shown in the param columns (absent: not applicable to this row). */
-  params: Record<string, unknown>;
-  /** Sampler label. */
-  sampler: string;
+export interface ReportRow extends RowIdentity {
   /** Samples per evaluation. */
   samples: number;
   /** Values by column id. */
   values: Record<string, Aggregate>;
+  /** The result rows behind each metric column, one per seed (what comparisons pair). */
+  results: Record<string, ResultRow[]>;
+  /**
+   * Suffixes of cells by column id, shown in parentheses after the number: the verdict against the FP row the row is
+   * paired with (`0.0021 (worse)`), or `stored` on a cost recorded when a reused artifact was computed.
+   */
+  marks: Record<string, string>;
   /** The sample-set key of the first seed (for the grids). */
   sampleKey?: string;
   /** Sampler steps. */
@@ -56,8 +58,10 @@ export interface ReportTable {
   columns: ReportColumn[];
   /** Rows. */
   rows: ReportRow[];
-  /** Column id → index of the best non-floor row, for the columns that have a direction. */
+  /** Column id → index of the best non-floor row, for the quality columns that have a direction (never a cost column). */
   best: Record<string, number>;
+  /** The comparisons: the recipe's `compare`, or the default ones (see {@link tableComparisons}). */
+  comparisons: ReportComparison[];
 }
 
 function aggregate(values: number[], stderr?: number): Aggregate {
@@ -70,39 +74,80 @@ function aggregate(values: number[], stderr?: number): Aggregate {
   return stderr !== undefined ? { mean, spread: stderr, spreadKind: 'stderr', n } : { mean, n };
 }
 
-/** Metric value columns of rows (detail rows such as ε-MSE buckets are folded into their metric's mean). */
-function metricValues(rows: readonly ResultRow[]): Map<string, { value: number; stderr?: number }> {
-  const out = new Map<string, { value: number; stderr?: number }>();
-  for (const r of rows) if (!r.detail || !('fromStep' in r.detail)) out.set(r.metric, { value: r.value, stderr: r.stderr });
+/** Metric rows of a position by reported name (detail rows such as ε-MSE buckets are folded into their metric's mean). */
+function metricRowsOf(rows: readonly ResultRow[]): Map<string, ResultRow> {
+  const out = new Map<string, ResultRow>();
+  for (const r of rows) if (!r.detail || !('fromStep' in r.detail)) out.set(r.metric, r);
   return out;
 }
 
+// Cost columns have no `better`: a cost is never marked best, as if it were a quality (evaluation spec §5).
 const COST_COLUMNS: ReportColumn[] = [
-  { id: 'sizeMiB', title: 'size (MiB)', kind: 'cost', better: 'lower', digits: 3 },
-  { id: 'opsM', title: 'OPs (M)', kind: 'cost', better: 'lower', digits: 1 },
-  { id: 'msPerCall', title: 'ms / call / sample', kind: 'cost', better: 'lower', digits: 2 },
-  { id: 'secondsPerSample', title: 's / sample', kind: 'cost', better: 'lower', digits: 2 },
-  { id: 'compressSeconds', title: 'compress s', kind: 'cost', better: 'lower', digits: 0 },
+  { id: 'sizeMiB', title: 'size (MiB)', kind: 'cost', digits: 3 },
+  { id: 'opsM', title: 'OPs (M)', kind: 'cost', digits: 1 },
+  { id: 'msPerCall', title: 'ms / call / sample', kind: 'cost', digits: 2 },
+  { id: 'secondsPerSample', title: 's / sample', kind: 'cost', digits: 2 },
+  { id: 'compressSeconds', title: 'compress s', kind: 'cost', digits: 0 },
 ];
 
-function positionValues(p: PositionResult): Record<string, number> {
-  const v: Record<string, number> = { sizeMiB: p.efficiency.paper.sizeMiB, opsM: p.efficiency.paper.ops / 1e6, secondsPerSample: p.secondsPerSample };
+/** What computing a pipeline step cost ({@link stageCost}). */
+export interface StageCost {
+  /** Seconds of computing the step (recorded when it was computed, for reused steps and phases). */
+  seconds: number;
+  /** True when the figure was (partly) read from the store: the step's artifact or one of its phases was reused. */
+  stored: boolean;
+}
+
+/**
+ * What computing a pipeline step cost, in seconds, and whether the figure was read from the store rather than timed
+ * in this run (never the time of reusing it):
+ * - A step that reports its cost itself does so in a diagnostic table with a `cost s` column (the wall-clock of
+ *   computing each phase; for a phase reused from the store, that of the run that computed it), one row per phase
+ *   and a last row `total`, and optionally a `reused` column (1 for a reused phase, 0 for a computed one; on the
+ *   total row, their count). Its cost is the total's `cost s` — the PTQ methods' calibration table, which leaves out the time of
+ *   their diagnostics. Without a `reused` column a phase whose cost differs from its wall-clock (`this run s` or
+ *   `seconds`) counts as reused.
+ * - Otherwise its cost is the wall-clock of its `apply` ({@link StageRecord.seconds}), recorded with its artifact.
+ *
+ * The figure is marked stored when the step's artifact was reused from the store ({@link StageRecord.reused}) or
+ * some of its phases were.
+ */
+export function stageCost(stage: StageRecord): StageCost {
+  const stepReused = stage.reused === true;
+  for (const t of stage.diagnostics) {
+    const cost = t.columns.indexOf('cost s');
+    const total = t.rows.find((r) => r[0] === 'total');
+    if (cost < 0 || !total || typeof total[cost] !== 'number') continue;
+    const reused = t.columns.indexOf('reused');
+    const wall = Math.max(t.columns.indexOf('this run s'), t.columns.indexOf('seconds'));
+    const phases = t.rows.filter((r) => r !== total);
+    const phaseReused = reused >= 0
+      ? phases.some((r) => typeof r[reused] === 'number' && (r[reused] as number) > 0)
+      : wall >= 0 && phases.some((r) => r[cost] !== r[wall]);
+    return { seconds: total[cost] as number, stored: stepReused || phaseReused };
+  }
+  return { seconds: stage.seconds, stored: stepReused };
+}
+
+/** A position's cost figures by column id, and the columns whose figure was (partly) read from the store. */
+function positionValues(p: PositionResult): { values: Record<string, number>; stored: Set<string> } {
+  const v: Record<string, number> = { sizeMiB: p.efficiency.paper.sizeMiB, opsM: p.efficiency.paper.ops / 1e6 };
+  const stored = new Set<string>();
   if (p.latency) v.msPerCall = p.latency.msPerCallPerSample;
-  // Wall-clock of the pipeline steps that produced the model (calibration, training); NaN when not recorded.
-  const stages = p.stages ?? [];
-  if (stages.length > 0 && stages.every((st) => Number.isFinite(st.seconds))) v.compressSeconds = stages.reduce((a, st) => a + st.seconds, 0);
-  return v;
+  // Sampling time measured in isolation; absent when latency is off and in results stored before it was measured.
+  if (p.sampling) v.secondsPerSample = p.sampling.secondsPerSample;
+  const stages = (p.stages ?? []).map(stageCost);
+  if (stages.length > 0 && stages.every((st) => Number.isFinite(st.seconds))) {
+    v.compressSeconds = stages.reduce((a, st) => a + st.seconds, 0);
+    if (stages.some((st) => st.stored)) stored.add('compressSeconds');
+  }
+  return { values: v, stored };
 }
 
 /** The latency column's title names the runtime it was measured on when that is onnxruntime for every position. */
 function latencyTitle(summary: Pick<RunSummary, 'results'>): string {
   const backends = summary.results.flatMap((u) => u.positions.map((p) => p.latency?.backend)).filter((b): b is string => b !== undefined);
   return backends.length > 0 && backends.every((b) => b.startsWith('onnxruntime')) ? 'ms / call / sample, ORT' : 'ms / call / sample';
-}
-
-/** Params of an FP row: only the axes that change the FP model or its sampling (not those of the pipeline). */
-function fpParams(params: Record<string, unknown>, pipelineAxes: ReadonlySet<string>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(params).filter(([k]) => !pipelineAxes.has(k)));
 }
 
 /** Names of the axes that vary the pipeline (by their path, whatever they are called). */
@@ -119,7 +164,9 @@ function pipelineAxisNames(summary: Pick<RunSummary, 'recipe'>): Set<string> {
 
 /**
  * Builds the report table of a run: per (cell, position) the metric values and costs aggregated over seeds; FP
- * evaluations that several cells share (same model, sampler and samples) appear once.
+ * evaluations that several cells share (same model, sampler and samples) appear once. Then its comparisons (the
+ * recipe's `compare`, else every row against its FP row on the paired fidelity metrics), whose verdicts against the
+ * FP row are marked next to the numbers.
  */
 export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'recipe'>): ReportTable {
   const axisNames = summary.recipe.cells[0] ? Object.keys(summary.recipe.cells[0].params) : [];
@@ -127,8 +174,7 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
   const groups = new Map<string, { unit: UnitResult; positions: PositionResult[]; seeds: Set<number> }>();
   for (const unit of summary.results) {
     for (const p of unit.positions) {
-      const params = p.position === 'baseline' ? fpParams(unit.params, pipelineAxes) : unit.params;
-      const id = p.position === 'baseline' ? `fp ${p.modelKey} ${unit.sampler} ${unit.samples} ${JSON.stringify(params)}` : `${unit.cell} ${p.position}`;
+      const id = p.position === 'baseline' ? fpGroupId(p.modelKey, unit.sampler, unit.samples, fpRowParams(unit.params, pipelineAxes)) : `${unit.cell} ${p.position}`;
       const g = groups.get(id) ?? { unit, positions: [], seeds: new Set<number>() };
       // A shared FP evaluation appears in every cell's unit; each seed counts once.
       if (g.seeds.has(unit.seed)) continue;
@@ -141,22 +187,29 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
   const rows: ReportRow[] = [];
   for (const { unit, positions } of groups.values()) {
     const values: Record<string, Aggregate> = {};
-    const perSeed = positions.map((p) => metricValues(p.rows));
+    const results: Record<string, ResultRow[]> = {};
+    const perSeed = positions.map((p) => metricRowsOf(p.rows));
     for (const m of perSeed[0].keys()) {
       metricIds.add(m);
-      const xs = perSeed.map((s) => s.get(m)?.value).filter((x): x is number => x !== undefined);
-      values[m] = aggregate(xs, perSeed[0].get(m)?.stderr);
+      results[m] = perSeed.map((s) => s.get(m)).filter((r): r is ResultRow => r !== undefined);
+      values[m] = aggregate(results[m].map((r) => r.value), perSeed[0].get(m)?.stderr);
     }
+    const costs = positions.map(positionValues);
+    const marks: Record<string, string> = {};
     for (const c of COST_COLUMNS) {
-      const xs = positions.map((p) => positionValues(p)[c.id]).filter((x): x is number => x !== undefined);
+      const xs = costs.map((p) => p.values[c.id]).filter((x): x is number => x !== undefined);
       if (xs.length) values[c.id] = aggregate(xs);
+      if (costs.some((p) => p.stored.has(c.id))) marks[c.id] = 'stored';
     }
     const first = positions[0];
     const fp = first.position === 'baseline';
+    const fpParams = fpRowParams(unit.params, pipelineAxes);
     rows.push({
-      kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams(unit.params, pipelineAxes) : unit.params,
+      kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams : unit.params,
       // A student position is sampled with the student's own sampler, not the unit's.
-      sampler: first.sampler ?? unit.sampler, samples: unit.samples, values, sampleKey: first.sampleKey, steps: first.steps ?? unit.steps,
+      sampler: first.sampler ?? unit.sampler, samples: unit.samples, values, results, marks, sampleKey: first.sampleKey, steps: first.steps ?? unit.steps,
+      // Paired metrics compare with the FP model sampled as the recipe samples it (the unit's sampler), also for students.
+      reference: fpGroupId(unit.base, unit.sampler, unit.samples, fpParams),
     });
   }
   rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'fp' ? -1 : 1));
@@ -179,7 +232,7 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
   ];
   const best: Record<string, number> = {};
   for (const c of columns) {
-    if (!c.better) continue;
+    if (!c.better || c.kind !== 'metric') continue;
     let bestIndex = -1;
     rows.forEach((r, i) => {
       const v = r.values[c.id];
@@ -190,18 +243,28 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
     // A column where every row ties (e.g. size in a sampler ablation) has no best.
     if (bestIndex >= 0 && rows.some((r, i) => i !== bestIndex && r.kind !== 'floor' && r.values[c.id] && r.values[c.id].mean !== rows[bestIndex].values[c.id].mean)) best[c.id] = bestIndex;
   }
-  return { columns, rows, best };
+  const comparisons = tableComparisons(rows, summary.recipe.recipe?.compare);
+  for (const c of comparisons) {
+    if (!verdictInTable(rows, c) || !c.result) continue;
+    const a = rows[c.rowA as number];
+    const column = Object.keys(a.results).find((id) => a.results[id][0]?.metricId === c.metric);
+    // The first comparison of a cell wins (a recipe may compare the same rows under two margins).
+    if (column && a.marks[column] === undefined) a.marks[column] = c.result.verdict;
+  }
+  return { columns, rows, best, comparisons };
 }
 
 function floorRow(floor: readonly FloorResult[]): ReportRow | undefined {
   if (floor.length === 0 || floor[0].rows.length === 0) return undefined;
   const values: Record<string, Aggregate> = {};
-  for (const m of metricValues(floor[0].rows).keys()) {
-    const xs = floor.map((f) => metricValues(f.rows).get(m)?.value).filter((x): x is number => x !== undefined);
-    values[m] = aggregate(xs, metricValues(floor[0].rows).get(m)?.stderr);
+  const results: Record<string, ResultRow[]> = {};
+  const perSeed = floor.map((f) => metricRowsOf(f.rows));
+  for (const m of perSeed[0].keys()) {
+    results[m] = perSeed.map((s) => s.get(m)).filter((r): r is ResultRow => r !== undefined);
+    values[m] = aggregate(results[m].map((r) => r.value), perSeed[0].get(m)?.stderr);
   }
   const n = floor[0].rows[0].samples;
-  return { kind: 'floor', label: `floor: MNIST test split (seeded ${n})`, position: '—', params: {}, sampler: '—', samples: n, values };
+  return { kind: 'floor', label: `floor: MNIST test split (seeded ${n})`, position: '—', params: {}, sampler: '—', samples: n, values, results, marks: {} };
 }
 
 /** `12.345 ± 0.678` (or the mean alone), with the column's decimals. */
@@ -210,10 +273,4 @@ export function formatAggregate(a: Aggregate | undefined, digits: number): strin
   // Small values (ε-MSE is ~1e-3) keep three significant digits instead of rounding to 0.000.
   const f = (x: number): string => (Math.abs(x) >= 1e5 ? x.toExponential(2) : x !== 0 && Math.abs(x) < 10 ** -(digits - 1) ? x.toPrecision(3) : x.toFixed(digits));
   return a.spread !== undefined ? `${f(a.mean)} ± ${f(a.spread)}` : f(a.mean);
-}
-
-/** A param value as a table cell. */
-export function formatParam(v: unknown): string {
-  if (v === undefined) return '—';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }

@@ -7,6 +7,7 @@ import { RunSummary } from '../run/runner';
 import { gridPath, sampleGrids } from './grids';
 import { htmlReport } from './html';
 import { markdownReport, resultsCsv } from './markdown';
+import { comparisonsCsv } from './comparison-section';
 import { TrainingCurve, reportPlots, trainingPlot } from './plots';
 import { TRAIN_LOG } from '../run/model-stages';
 import { ReportTable, buildTable } from './table';
@@ -45,14 +46,17 @@ export interface ReportFiles {
   json: string;
   /** `results.csv`. */
   csv: string;
+  /** `comparisons.csv`. */
+  comparisonsCsv: string;
   /** The table that was rendered. */
   table: ReportTable;
 }
 
 /**
  * Writes a run folder (architecture guide §10): `results.json` (every unit's rows, costs and latency, the floor, the
- * failures), `results.csv` (long format), `report.md` (paper-style table), `report.html` (self-contained),
- * `samples/*.png` (same x_T across rows), `plots/*.svg` and `recipe.resolved.yaml`.
+ * failures, the comparisons), `results.csv` (long format), `comparisons.csv`, `report.md` (paper-style table and
+ * comparisons), `report.html` (self-contained), `samples/*.png` (same x_T across rows), `plots/*.svg` and
+ * `recipe.resolved.yaml`.
  *
  * @param storeRoot - Where the sample sets are (the store the run used).
  */
@@ -72,6 +76,7 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     html: path.join(dir, 'report.html'),
     json: path.join(dir, 'results.json'),
     csv: path.join(dir, 'results.csv'),
+    comparisonsCsv: path.join(dir, 'comparisons.csv'),
     table,
   };
   writeJsonAtomic(files.json, {
@@ -88,8 +93,10 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     results: summary.results,
     failed: summary.failed,
     warnings: summary.recipe.warnings,
+    comparisons: table.comparisons,
   });
   writeFileAtomic(files.csv, resultsCsv(summary));
+  writeFileAtomic(files.comparisonsCsv, comparisonsCsv(table));
   const diagnostics = diagnosticGroups(summary);
   writeFileAtomic(files.markdown, markdownReport(summary, table, { grids: grids.filter((g) => g.file === 'grid.png').map(gridPath), plots: plots.map((p) => path.posix.join('plots', p.file)) }, diagnostics));
   writeFileAtomic(files.html, htmlReport(summary, table, grids, plots, diagnostics));

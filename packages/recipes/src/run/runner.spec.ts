@@ -14,6 +14,7 @@ import { validRecipe } from '../testing/valid-recipe';
 import { failingMethod, scaleOutMethod } from '../testing/fixture-methods';
 import { memoryLog } from './progress';
 import { RunSummary, finishedUnits, planUnits, runClaimed, runRecipe } from './runner';
+import { unitKey } from './unit';
 
 const registry = new MethodRegistry().register(scaleOutMethod, failingMethod);
 
@@ -85,15 +86,19 @@ describe('runRecipe', () => {
     const out = path.join(tmp, 'run');
     const files = await writeReport(first, out, store.root);
     const md = fs.readFileSync(files.markdown, 'utf8');
-    expect(md).toContain('| model | sampler | n | sample.steps | kid ↓ | class-entropy ↑ | size (MiB) ↓ | OPs (M) ↓ | s / sample ↓ |');
+    // Latency is off: no s / sample (only a sampling pass timed in isolation gives one); cost columns have no arrow.
+    expect(md).toContain('| model | sampler | n | sample.steps | kid ↓ | class-entropy ↑ | size (MiB) | OPs (M) |\n');
+    expect(md).toContain('## Comparisons');
     expect(md.split('\n').filter((l) => l.startsWith('| FP |'))).toHaveLength(2);
     expect(md.indexOf('| floor')).toBeLessThan(md.indexOf('| FP |'));
     const html = fs.readFileSync(files.html, 'utf8');
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(html).toContain('data:image/png;base64,');
     expect(html).toContain('<svg');
-    const json = JSON.parse(fs.readFileSync(files.json, 'utf8')) as { results: unknown[]; recipe: { hash: string } };
+    const json = JSON.parse(fs.readFileSync(files.json, 'utf8')) as { results: unknown[]; recipe: { hash: string }; comparisons: unknown[] };
     expect(json.results).toHaveLength(2);
+    // No paired metric, no comparison named: no comparisons (the report says why).
+    expect(json.comparisons).toEqual([]);
     expect(json.recipe.hash).toBe(first.recipe.hash);
     const csv = fs.readFileSync(files.csv, 'utf8').trim().split('\n');
     expect(csv[0].startsWith('sample.steps,seed,position,model,sampler,samples,metric,value')).toBe(true);
@@ -115,6 +120,48 @@ describe('runRecipe', () => {
     const merged = mergeResults([path.join(tmp, 's1'), path.join(tmp, 's2')], v);
     expect(qualityCells(buildTable(merged))).toEqual(qualityCells(buildTable(first)));
     expect(() => mergeResults([path.join(tmp, 's1')], recipe(SAMPLER_ABLATION.replace('samples: 4', 'samples: 5')))).toThrow(/merge shards of one recipe/);
+  }, 120_000);
+
+  it('times sampling in isolation and compares the compressed row with FP, in the report and after a merge', async () => {
+    const text = `name: paired
+model: unet-mnist-s-eps
+pipeline:
+  - method: scale-out
+sample: { kind: ddim, steps: 2, batchSize: 4 }
+eval: { samples: 4, metrics: [sample-mse], grid: 0, floor: false }
+`;
+    const v = recipe(text);
+    const run = await runRecipe(v, { store, log: memoryLog() });
+    expect(run.failed).toEqual([]);
+    const [fp, scaled] = run.results[0].positions;
+    for (const p of [fp, scaled]) {
+      const t = p.sampling;
+      expect(t).toMatchObject({ sampler: 'ddim-2', batch: 8, warmup: 1 });
+      expect(t?.times).toHaveLength(5);
+      // The median of the five timed runs.
+      expect(t?.secondsPerSample).toBe([...(t?.times ?? [])].sort((a, b) => a - b)[2]);
+    }
+    const table = buildTable(run);
+    expect(table.comparisons.map((c) => [c.a, c.b, c.metric, c.source])).toEqual([['scale-out', 'FP', 'sample-mse', 'default']]);
+    // Halving the output convolution changes every sample: each resampled mean MSE against FP is positive.
+    expect(table.comparisons[0].result).toMatchObject({ b: 0, verdict: 'worse', diff: { method: 'bootstrap', seeds: 1, samples: 4 } });
+    const out = path.join(tmp, 'paired');
+    const files = await writeReport(run, out, store.root);
+    const md = fs.readFileSync(files.markdown, 'utf8');
+    expect(md).toMatch(/\| scale-out \| ddim-2 \| 4 \| [0-9.]+ \(worse\) \|/);
+    expect(md).toMatch(/\| scale-out \| FP \| sample-mse \| [^|]+ \| 0 \| [^|]+ \| bootstrap, 4 samples × 1 seed \(2000 resamples\) \| — \| worse \|/);
+    expect(fs.readFileSync(files.comparisonsCsv, 'utf8').split('\n')[1].startsWith('scale-out,FP,sample-mse,default,')).toBe(true);
+    const json = JSON.parse(fs.readFileSync(files.json, 'utf8')) as { comparisons: Array<{ result: { verdict: string } }> };
+    expect(json.comparisons[0].result.verdict).toBe('worse');
+    // A merged report computes the comparisons from the merged results.
+    expect(buildTable(mergeResults([out], v)).comparisons).toEqual(table.comparisons);
+    // Naming the comparison (with a margin) changes neither the recipe hash nor the unit key.
+    const named = recipe(`${text}compare:\n  - { a: scale-out, b: FP, metric: sample-mse, margin: 1 }\n`);
+    expect(named.hash).toBe(v.hash);
+    expect(unitKey(named, planUnits(named)[0], store)).toBe(unitKey(v, planUnits(v)[0], store));
+    const again = await runRecipe(named, { store, log: memoryLog() });
+    expect(again).toMatchObject({ computed: 0, reused: 1 });
+    expect(buildTable(again).comparisons[0]).toMatchObject({ a: 'scale-out', b: 'FP', source: 'recipe', margin: 1, result: { margin: 1 } });
   }, 120_000);
 
   it('a training stage trains the base model once, keeps its training curve, and plots it', async () => {

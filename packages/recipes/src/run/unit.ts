@@ -144,6 +144,8 @@ export function unitKey(v: ValidatedRecipe, unit: RunUnit<ResolvedCell>, store: 
   const recipe: Partial<typeof cell.recipe> = { ...cell.recipe };
   delete recipe.output;
   delete recipe.description;
+  // Comparisons are computed by the report from the units' results; they change nothing a unit computes.
+  delete recipe.compare;
   // The runtime as it will run here (onnx falls back to tfjs where onnxruntime is missing), without its threads.
   delete recipe.runtime;
   const runtime = runtimeKey(runtimeSettings(cell.recipe.runtime));
