@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../engine/backend';
 import { withCallContext } from '../nn/call-context';
 import { fakeQuantize } from './fake-quant';
+import { minmaxParams } from './ranges';
 import { UniformQuantizer } from './uniform-quantizer';
 
 describe('UniformQuantizer', () => {
@@ -36,9 +37,29 @@ describe('UniformQuantizer', () => {
     // Range [−0.05, 1.1] → Δ = 1.15/3.
     expect(ema.delta.dataSync()[0]).toBeCloseTo(1.15 / 3, 5);
     expect(ema.calibrating).toBe(false);
-    tf.dispose([a, b]);
+    // MSE: the best of the 80 shrunken ranges of the first batch by mean |x − Q(x)|^2.4 (brute force below); the
+    // second, wider batch changes nothing.
+    const first = Array.from({ length: 41 }, (_, i) => -1 + i / 20).concat([6]);
+    const mse = new UniformQuantizer({ bits: 3 });
+    mse.beginCalibration({ init: 'mse' });
+    const [f, g] = [tf.tensor1d(first), tf.tensor1d([-20, 30])];
+    tf.dispose([mse.forward(f), mse.forward(g)]);
+    expect(mse.endCalibration()).toEqual([0]);
+    let best = { score: Infinity, delta: NaN, zero: NaN };
+    for (let i = 0; i < 80; i++) {
+      const s = 1 - 0.01 * i;
+      const { delta: [d], zero: [z] } = minmaxParams([-1 * s], [6 * s], 3, 'asymmetric');
+      const score = first.reduce((acc, v) => acc + Math.abs(v - (Math.min(7, Math.max(0, Math.round(v / d) + z)) - z) * d) ** 2.4, 0) / first.length;
+      if (score < best.score - 1e-12) best = { score, delta: d, zero: z };
+    }
+    expect(mse.delta.dataSync()[0]).toBeCloseTo(best.delta, 5);
+    expect(mse.zero.dataSync()[0]).toBe(best.zero);
+    // The outlier makes shrinking pay: the search did not keep the raw min-max range.
+    expect(best.delta).toBeLessThan(7 / 7 - 1e-3);
+    tf.dispose([a, b, f, g]);
     mm.dispose();
     ema.dispose();
+    mse.dispose();
   });
 
   /** A per-step quantizer over 3 steps at model times 900, 500, 100 with Δ = 0.1, 0.25, 0.5 (z = 0). */
