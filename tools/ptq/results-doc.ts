@@ -51,6 +51,15 @@ const PRESETS = ['none', 'tfmq'] as const;
 /** A method's row label in ptq-methods-bits: naive has no FP-layer preset, the two methods run with each. */
 const cell = (method: 'naive' | 'Q-Diffusion' | 'TFMQ', bits: string, preset?: string): string => (preset ? `${method} ${bits} · keepFp ${preset}` : `${method} ${bits}`);
 
+/** The cells of ptq-tfmq-components, by the selectors its recipe's `compare` uses. */
+const TFMQ_CELLS = {
+  'BRECQ baseline': 'TIAR=false, FSC=false',
+  '+TIAR': 'TIAR=true, FSC=false',
+  '+FSC': 'TIAR=false, FSC=true',
+  '+TIAR +FSC': 'TIAR=true, FSC=true, FSC scope=all',
+  'TIAR + FSC, temporal scope': 'FSC scope=temporal',
+} as const;
+
 /** The orderings of ptq spec §6, each on the comparison it rests on. */
 const CLAIMS: Claim[] = [
   ...(['sample-mse', 'eps-mse'] as const).flatMap((metric) => [
@@ -68,14 +77,18 @@ const CLAIMS: Claim[] = [
       { ordering: `W4A8 TFMQ not worse than Q-Diffusion (both keepFp ${p})`, run: 'ptq-methods-bits', a: cell('TFMQ', 'W4A8', p), b: cell('Q-Diffusion', 'W4A8', p), metric, expect: NOT_WORSE },
     ]),
   ),
-  ...(['fd', 'eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: 'Q-Diffusion W4A8: split off worse than on', run: 'ptq-split', a: 'split off', b: 'split on', metric, expect: ['worse'] as Verdict[] })),
-  ...(['first 25 %', 'last 25 %', 'single step'] as const).flatMap((s) =>
+  ...(['fd', 'eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: 'Q-Diffusion W4A8: split off worse than on', run: 'ptq-split', a: 'split=false', b: 'split=true', metric, expect: ['worse'] as Verdict[] })),
+  ...(['first', 'last', 'single'] as const).flatMap((s) =>
     (['fd', 'eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: `calibration: uniform better than ${s}`, run: 'ptq-calibration', a: s, b: 'uniform', metric, expect: ['worse'] as Verdict[] })),
   ),
-  ...(['+TIAR', '+FSC', '+TIAR +FSC'] as const).flatMap((c) =>
-    (['eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: `TFMQ W4A8 ${c} better than the BRECQ baseline`, run: 'ptq-tfmq-components', a: c, b: 'BRECQ baseline', metric, expect: ['better'] as Verdict[] })),
-  ),
-  ...(['eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: 'TFMQ W4A8 FSC scope temporal vs all (shown, no ordering claimed)', run: 'ptq-tfmq-components', a: '+TIAR +FSC temporal', b: '+TIAR +FSC', metric, expect: ['better', 'worse', 'equivalent', 'inconclusive'] as Verdict[] })),
+  ...Object.entries(TFMQ_CELLS)
+    .filter(([k]) => k !== 'BRECQ baseline' && k !== 'TIAR + FSC, temporal scope')
+    .flatMap(([k, sel]) =>
+      (['eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: `TFMQ W4A8 ${k} better than the BRECQ baseline`, run: 'ptq-tfmq-components', a: sel, b: TFMQ_CELLS['BRECQ baseline'], metric, expect: ['better'] as Verdict[] })),
+    ),
+  ...(['eps-mse', 'sample-mse'] as const).map((metric) => ({
+    ordering: 'TFMQ W4A8 FSC scope temporal vs all (shown, no ordering claimed)', run: 'ptq-tfmq-components', a: TFMQ_CELLS['TIAR + FSC, temporal scope'], b: TFMQ_CELLS['+TIAR +FSC'], metric, expect: ['better', 'worse', 'equivalent', 'inconclusive'] as Verdict[],
+  })),
 ];
 
 /** A run as the doc reads it: its recipe, the merged summary and the table its report computes. */
