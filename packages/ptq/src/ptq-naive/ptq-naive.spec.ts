@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AnyModule, Conv2d, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, fakeQuantize, initEngine } from '@diffpress/core';
 import { PipelineModel, checkMethodContract, tinyPipelineModel, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
 import { accountEfficiency } from '@diffpress/eval';
-import { QuantLayer } from '../quant/layers';
+import { QuantLayer, QuantScaledDotProductAttention } from '../quant/layers';
 import { ptqNaive } from './ptq-naive';
 
 /** Another method's wrapper of a conv: its output plus a per-channel shift. */
@@ -33,7 +33,14 @@ describe('ptq-naive', () => {
   });
 
   it('keeps the method contract', async () => {
-    await checkMethodContract(ptqNaive, { configs: [{ diagnostics: { trajectories: 2 } }, { weightBits: 4, activationBits: 32, keepFp: 'tfmq', diagnostics: { trajectories: 0 } }] });
+    await checkMethodContract(ptqNaive, {
+      configs: [
+        { diagnostics: { trajectories: 2 } },
+        { weightBits: 4, activationBits: 32, keepFp: 'tfmq', diagnostics: { trajectories: 0 } },
+        // softmaxBits 32: the softmax output stays FP (no quantizer), through validation, apply, restore and export.
+        { weightBits: 8, activationBits: 8, softmaxBits: 32, diagnostics: { trajectories: 0 } },
+      ],
+    });
   }, 120_000);
 
   it('rounds every weight channel to its min-max grid and reports the bit-widths of every quantized layer', async () => {
@@ -79,7 +86,8 @@ describe('ptq-naive', () => {
     ctx.model.unet.dispose();
   }, 60_000);
 
-  it('W8A8 stays close to FP and W2A4 does not (teacher-forced ε-MSE table)', async () => {
+  it('W8A8 stays close to FP and W2A4 does not (teacher-forced ε-MSE table), leaving no tensors behind', async () => {
+    const before = tf.memory().numTensors;
     const ctx = tinyStageContext();
     const mse = async (raw: Record<string, unknown>): Promise<number> => {
       const r = await ptqNaive.apply(ctx, ptqNaive.config.parse({ ...raw, diagnostics: { trajectories: 4 } }));
@@ -93,7 +101,24 @@ describe('ptq-naive', () => {
     const w2 = await mse({ weightBits: 2, activationBits: 4 });
     expect(w8).toBeLessThan(w2 / 10);
     ctx.model.unet.dispose();
-    expect(tf.memory().numTensors).toBeLessThan(10_000);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  it('softmaxBits 32 leaves the attention probabilities unquantized (no softmax quantizer, FP in the accounting)', async () => {
+    const ctx = tinyStageContext();
+    const result = await ptqNaive.apply(ctx, ptqNaive.config.parse({ weightBits: 8, activationBits: 8, softmaxBits: 32, diagnostics: { trajectories: 0 } }));
+    const unet = result.model?.unet;
+    if (!unet) throw new Error('no model');
+    const attentions = unet.namedModules().filter((e): e is [string, QuantScaledDotProductAttention] => e[1] instanceof QuantScaledDotProductAttention);
+    expect(attentions.length).toBeGreaterThan(0);
+    for (const [, a] of attentions) {
+      expect(a.softmaxQuant).toBeNull();
+      // q, k, v are calibrated (Δ moved off its unset value 1).
+      expect(a.queryQuant.delta.dataSync()[0]).not.toBe(1);
+    }
+    expect(result.bitWidths?.['down.1.attn.0.av']).toEqual({ weightBits: 32, activationBits: 8 });
+    unet.dispose();
+    ctx.model.unet.dispose();
   }, 60_000);
 
   it('quantizes a conv another method wrapped: the output is the wrapper around the quantized conv (hand-composed)', async () => {

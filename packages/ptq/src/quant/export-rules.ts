@@ -75,7 +75,8 @@ function exportSplitQuantConv2d(m: SplitQuantConv2d, x: string, ctx: ExportConte
 
 /**
  * `QuantScaledDotProductAttention`: core's attention product with q, k, v and the softmax output through their
- * quantizers (the softmax one on its unsigned grid: a uint8 QDQ pair at 8 bits, float emulation above 8).
+ * quantizers (the softmax one on its unsigned grid: a uint8 QDQ pair at 8 bits, float emulation above 8; none when
+ * the probabilities stay FP).
  */
 function exportQuantAttention(m: QuantScaledDotProductAttention, [q, k, v]: readonly string[], ctx: ExportContext): string {
   const wrap = (name: string, quantizer: UniformQuantizer) => (value: string) => exportActivationQuantizer(ctx.at(name), quantizer, value);
@@ -83,7 +84,7 @@ function exportQuantAttention(m: QuantScaledDotProductAttention, [q, k, v]: read
     q: wrap('queryQuant', m.queryQuant),
     k: wrap('keyQuant', m.keyQuant),
     v: wrap('valueQuant', m.valueQuant),
-    probs: wrap('softmaxQuant', m.softmaxQuant),
+    probs: m.softmaxQuant ? wrap('softmaxQuant', m.softmaxQuant) : undefined,
   });
 }
 

@@ -108,7 +108,7 @@ describe('quantized layers', () => {
     for (const quant of qa.quantizers()) quant.beginCalibration();
     tf.dispose(qa.forward(q, k, v));
     qa.quantizers().forEach((quant) => quant.endCalibration());
-    expect(qa.softmaxQuant.zero.dataSync()[0]).toBe(0);
+    expect(qa.softmaxQuant?.zero.dataSync()[0]).toBe(0);
     const ref = fp.forward(q, k, v);
     const y16 = qa.forward(q, k, v);
     expect(maxAbsDiff(ref, y16)).toBeLessThan(1e-3);
@@ -116,5 +116,26 @@ describe('quantized layers', () => {
     const off = qa.forward(q, k, v);
     expect(maxAbsDiff(ref, off)).toBe(0);
     tf.dispose([q, k, v, ref, y16, off]);
+  });
+
+  it('softmaxBits 32 leaves the softmax output FP: no quantizer, and the output is Q(q), Q(k), Q(v) through an exact softmax', () => {
+    const qa = new QuantScaledDotProductAttention(4, 32);
+    expect(qa.softmaxQuant).toBeNull();
+    expect(qa.quantizers()).toEqual([qa.queryQuant, qa.keyQuant, qa.valueQuant]);
+    expect([...qa.stateDict().keys()].some((k) => k.startsWith('softmaxQuant'))).toBe(false);
+    const [q, k, v] = [1, 2, 3].map((s) => tf.randomNormal([1, 2, 5, 4], 0, 1, 'float32', s));
+    for (const quant of qa.quantizers()) quant.beginCalibration();
+    tf.dispose(qa.forward(q, k, v));
+    qa.quantizers().forEach((quant) => quant.endCalibration());
+    const got = qa.forward(q, k, v);
+    const ref = tf.tidy(() => {
+      const scores = tf.mul(tf.matMul(qa.queryQuant.forward(q), qa.keyQuant.forward(k), false, true), 0.5);
+      return tf.matMul(tf.softmax(scores, -1), qa.valueQuant.forward(v));
+    });
+    expect(maxAbsDiff(got, ref)).toBeLessThan(1e-6);
+    // 4-bit q, k, v do change the output: the quantizers are on.
+    const fp = new ScaledDotProductAttention().forward(q, k, v);
+    expect(maxAbsDiff(got, fp)).toBeGreaterThan(1e-3);
+    tf.dispose([q, k, v, got, ref, fp]);
   });
 });

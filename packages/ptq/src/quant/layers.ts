@@ -298,8 +298,9 @@ export class SplitQuantConv2d extends Module implements QuantizedLayer {
 
 /**
  * Attention with quantized activation–activation products (ptq spec §3.4): q, k and v per tensor, the softmax
- * output on an unsigned grid (z = 0) with its own bit-width. Replaces core's `ScaledDotProductAttention`; children
- * `queryQuant`, `keyQuant`, `valueQuant`, `softmaxQuant`.
+ * output on an unsigned grid (z = 0) with its own bit-width — or left FP at 32 bits (`softmaxBits: 32`, as Q-Diffusion's
+ * code leaves it at 16 bits: no quantizer at all). Replaces core's `ScaledDotProductAttention`; children `queryQuant`,
+ * `keyQuant`, `valueQuant` and, below 32 bits, `softmaxQuant`.
  */
 export class QuantScaledDotProductAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor]> {
   /** Quantizer of q. */
@@ -308,12 +309,12 @@ export class QuantScaledDotProductAttention extends Module<[tf.Tensor, tf.Tensor
   readonly keyQuant: UniformQuantizer;
   /** Quantizer of v. */
   readonly valueQuant: UniformQuantizer;
-  /** Quantizer of the attention probabilities. */
-  readonly softmaxQuant: UniformQuantizer;
+  /** Quantizer of the attention probabilities, or null when they stay FP (`softmaxBits` 32). */
+  readonly softmaxQuant: UniformQuantizer | null;
 
   /**
    * @param bits - Bits of q, k, v.
-   * @param softmaxBits - Bits of the softmax output.
+   * @param softmaxBits - Bits of the softmax output (32: not quantized).
    * @param steps - Per-step parameters (FSC), if any.
    */
   constructor(bits: number, softmaxBits: number, steps?: QuantLayerOptions['activationSteps']) {
@@ -321,20 +322,21 @@ export class QuantScaledDotProductAttention extends Module<[tf.Tensor, tf.Tensor
     this.queryQuant = this.registerModule('queryQuant', new UniformQuantizer({ bits, perStep: steps }));
     this.keyQuant = this.registerModule('keyQuant', new UniformQuantizer({ bits, perStep: steps }));
     this.valueQuant = this.registerModule('valueQuant', new UniformQuantizer({ bits, perStep: steps }));
-    this.softmaxQuant = this.registerModule('softmaxQuant', new UniformQuantizer({ bits: softmaxBits, mode: 'unsigned', perStep: steps }));
+    this.softmaxQuant = softmaxBits < 32 ? this.registerModule('softmaxQuant', new UniformQuantizer({ bits: softmaxBits, mode: 'unsigned', perStep: steps })) : null;
   }
 
-  /** Every quantizer, for calibration. */
+  /** Every quantizer, for calibration (the softmax one only when the probabilities are quantized). */
   quantizers(): UniformQuantizer[] {
-    return [this.queryQuant, this.keyQuant, this.valueQuant, this.softmaxQuant];
+    return [this.queryQuant, this.keyQuant, this.valueQuant, ...(this.softmaxQuant ? [this.softmaxQuant] : [])];
   }
 
-  /** `Q(softmax(Q(q)·Q(k)ᵀ/√d))·Q(v)`. */
+  /** `Q(softmax(Q(q)·Q(k)ᵀ/√d))·Q(v)` (the softmax output unquantized without its quantizer). */
   forward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const d = q.shape[q.rank - 1];
       const scores = tf.mul(tf.matMul(this.queryQuant.forward(q), this.keyQuant.forward(k), false, true), 1 / Math.sqrt(d));
-      return tf.matMul(this.softmaxQuant.forward(tf.softmax(scores, -1)), this.valueQuant.forward(v));
+      const probs = tf.softmax(scores, -1);
+      return tf.matMul(this.softmaxQuant ? this.softmaxQuant.forward(probs) : probs, this.valueQuant.forward(v));
     });
   }
 }

@@ -48,7 +48,7 @@ export interface QuantizeUNetSpec {
   weightBits: number;
   /** Activation bits (4…16; 32 = FP activations). */
   activationBits: number;
-  /** Bits of the attention softmax output (unsigned grid). */
+  /** Bits of the attention softmax output (unsigned grid; 32: not quantized). */
   softmaxBits: number;
   /** Split shortcut quantization of decoder residual blocks (Q-Diffusion). */
   split: boolean;
