@@ -16,8 +16,9 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /**
  * TFMQ-DM's Fig. 2 measure: the cosine similarity `cos(emb_{t,i}, êmb_{t,i})` of every residual block's temporal
- * feature under the quantized and the FP network, at every step of the sampler. Two tables: per step (minimum and
- * mean over blocks) and per block (minimum and mean over steps).
+ * feature under the quantized and the FP network, at every step of the sampler (ptq spec §6). Three tables: the full
+ * grid (`<id>.temporal-cosine`: one row per sampler step t, one column per residual block), and its summaries per
+ * step (minimum and mean over blocks) and per block (minimum and mean over steps).
  */
 export function temporalFeatureCosine(id: string, quant: PipelineModel, fp: PipelineModel, sampler: SamplerConfig): DiagnosticTable[] {
   const times = samplerTimes(fp.schedule, sampler);
@@ -42,6 +43,13 @@ export function temporalFeatureCosine(id: string, quant: PipelineModel, fp: Pipe
   });
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
   return [
+    {
+      id: `${id}.temporal-cosine`,
+      title: 'Temporal-feature cosine per step and block (TFMQ-DM Fig. 2)',
+      description: `cos(emb_t,i, êmb_t,i) of every residual block's time projection (columns), quantized vs FP, at every sampler step (rows; step 0 is the noisiest); 1 is exact.`,
+      columns: ['step', 't', ...blocks],
+      rows: times.map((t, s) => [s, t, ...cos[s]]),
+    },
     {
       id: `${id}.temporal-cosine-per-step`,
       title: 'Temporal-feature cosine per step (TFMQ-DM Fig. 2)',
