@@ -6,6 +6,7 @@ export * from './recipe/data';
 export * from './recipe/inputs';
 export * from './recipe/zod-walk';
 export * from './recipe/validate';
+export * from './recipe/resolved';
 export * from './ablation/paths';
 export * from './ablation/expand';
 export * from './recipe/json-schema';

@@ -2,7 +2,7 @@ import { samplerLabel } from '@diffpress/eval';
 import { RowIdentity, fpGroupId, fpRowParams, pairProblem, resolveSelector } from '../report/comparisons';
 import { needsFeatureNet } from './inputs';
 import { RecipeComparison, samplerSettings } from './schema';
-import type { ResolvedCell } from './validate';
+import type { ResolvedCell } from './resolved';
 
 /**
  * The rows the report table of a recipe will have, as far as comparisons name them: the floor (when the recipe asks

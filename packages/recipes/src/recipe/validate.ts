@@ -5,10 +5,11 @@ import type { ZodType, core } from 'zod';
 import { jsonDigest } from '@diffpress/eval';
 import { AblationCell, expandAblation } from '../ablation/expand';
 import { PathSegment, formatPath, getPath, parsePath, setPath } from '../ablation/paths';
-import { MethodRegistry, RegisteredMethod } from '../registry/registry';
+import { MethodRegistry } from '../registry/registry';
 import { nearest } from '../registry/suggest';
 import { checkComparisons } from './compare';
 import { InputFinding, checkInputs } from './inputs';
+import { ResolvedCell } from './resolved';
 import { Recipe, recipeSchema } from './schema';
 import { studentSamplerConflict } from './student-sampler';
 import { objectKeys, schemaAt } from './zod-walk';
@@ -47,22 +48,6 @@ export class RecipeError extends Error {
     this.name = 'RecipeError';
     this.problems = problems;
   }
-}
-
-/** A pipeline step with its method and its config parsed by the method's schema (defaults filled in). */
-export interface ResolvedStep {
-  /** The method. */
-  method: RegisteredMethod;
-  /** The parsed config. */
-  config: unknown;
-}
-
-/** A valid cell of the ablation: its parsed recipe and resolved steps. */
-export interface ResolvedCell extends AblationCell {
-  /** The cell's recipe, parsed (defaults filled in). */
-  recipe: Recipe;
-  /** Its pipeline steps. */
-  steps: ResolvedStep[];
 }
 
 /** A recipe that passed validation. */

@@ -7,7 +7,6 @@
 import { Comparison, METRICS, ResultRow, compareRows } from '@diffpress/eval';
 import type { RecipeComparison, RowSelector } from '../recipe/schema';
 import { nearest } from '../registry/suggest';
-import type { ReportRow } from './table';
 
 /** What names a row of the report table: what its cells show, and the FP evaluation its paired metrics compare with. */
 export interface RowIdentity {
@@ -26,6 +25,17 @@ export interface RowIdentity {
    * row's own id, a compressed row's baseline; absent for the floor.
    */
   reference?: string;
+}
+
+/**
+ * What a comparison reads of a report table row (`ReportRow` is one): its identity, n and the result rows behind
+ * each metric column. Declared here so that this module does not import the table module, which imports it.
+ */
+export interface ComparedRow extends RowIdentity {
+  /** Samples per evaluation. */
+  samples: number;
+  /** The result rows behind each metric column, one per seed. */
+  results: Record<string, ResultRow[]>;
 }
 
 /** A param value as a table cell. */
@@ -211,7 +221,7 @@ export interface ReportComparison {
 }
 
 /** The rows of one metric of a table row, one per seed (detail rows such as ε-MSE buckets are not in them). */
-function metricRows(row: ReportRow, metric: string): ResultRow[] | undefined {
+function metricRows(row: ComparedRow, metric: string): ResultRow[] | undefined {
   return Object.values(row.results).find((rs) => rs.length > 0 && rs[0].metricId === metric);
 }
 
@@ -239,7 +249,7 @@ function absoluteMargin(margin: number | string, b: readonly ResultRow[]): { val
 }
 
 /** Compares two table rows on a metric; notes instead of a result when it cannot be done. */
-function compareTableRows(rows: readonly ReportRow[], a: number, b: number, metric: string, margin: number | string | undefined): Pick<ReportComparison, 'result' | 'note'> {
+function compareTableRows(rows: readonly ComparedRow[], a: number, b: number, metric: string, margin: number | string | undefined): Pick<ReportComparison, 'result' | 'note'> {
   const problem = pairProblem(rows, a, b, metric);
   if (problem) return { note: problem };
   const notes: string[] = [];
@@ -277,7 +287,7 @@ function compareTableRows(rows: readonly ReportRow[], a: number, b: number, metr
  * and cell) on each of {@link DEFAULT_COMPARISON_METRICS} the row carries, without a margin. sample-psnr is not
  * among the defaults: FP's PSNR against itself is infinite (see {@link pairProblem}).
  */
-export function tableComparisons(rows: readonly ReportRow[], specs: readonly RecipeComparison[] | undefined): ReportComparison[] {
+export function tableComparisons(rows: readonly ComparedRow[], specs: readonly RecipeComparison[] | undefined): ReportComparison[] {
   if (specs && specs.length > 0) {
     return specs.map((s) => {
       const base: ReportComparison = { a: selectorText(s.a), b: selectorText(s.b), metric: s.metric, source: 'recipe', ...(s.margin !== undefined ? { margin: s.margin } : {}) };

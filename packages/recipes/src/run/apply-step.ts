@@ -6,7 +6,7 @@ import {
 } from '@diffpress/core';
 import { ArrayDataset, DiffusionStageContext, PipelineModel, SamplerConfig, SamplingHook, samplerKey } from '@diffpress/diffusion';
 import { canonicalSampler, jsonDigest } from '@diffpress/eval';
-import { ResolvedStep } from '../recipe/validate';
+import { ResolvedStep } from '../recipe/resolved';
 import { ArtifactStore } from '../store/store';
 import { RunLog } from './progress';
 

@@ -6,7 +6,8 @@ import { FeatureNetwork, ResultRow, evaluate, libraryVersion, loadFeatureNetwork
 import { RunUnit, Shard, runUnits, shardUnits } from '../ablation/expand';
 import { RecipeDataError, floorSplit, isShippedData, loadRecipeData, recipeDataKey, recipeDataShape, trainingSplit } from '../recipe/data';
 import { featureMetrics, needsFeatureNet, recipeFeatureNet } from '../recipe/inputs';
-import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
+import { ResolvedCell } from '../recipe/resolved';
+import { ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
 import { RunLog, consoleLog } from './progress';
 import { UnitContext, UnitResult, runUnit, unitKey } from './unit';

@@ -7,7 +7,8 @@ import {
 } from '@diffpress/eval';
 import { RunUnit } from '../ablation/expand';
 import { samplerSettings } from '../recipe/schema';
-import { ResolvedCell, ValidatedRecipe } from '../recipe/validate';
+import { ResolvedCell } from '../recipe/resolved';
+import { ValidatedRecipe } from '../recipe/validate';
 import { ArtifactStore } from '../store/store';
 import { StageData, StageRecord, StagedModel, applyStep, positionSampler } from './apply-step';
 import { baseModelKey, loadBaseModel } from './model-stages';
