@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { cachedFile, fnv1a32, jsonDigest, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
+import { Rng, cachedFile, fnv1a32, jsonDigest, rawFromFloat32, rawFromInt32, rawToFloat32, rawToTypedArray, readSafetensorsFile, writeSafetensorsFile } from '@diffpress/core';
 import { PipelineModel, SamplerConfig, SamplingHook, sample, samplerTimes } from '@diffpress/diffusion';
 import { canonicalSampler, moduleDigest, samplerLabel } from '@diffpress/eval';
 
 /**
  * Which sampler steps calibration data is taken from (ptq spec §1):
- * `uniform` — evenly spaced steps of the trajectory (Q-Diffusion); `all` — every step (TFMQ-DM's per-step
+ * `uniform` — every c-th step of the trajectory (Q-Diffusion's time step-aware calibration; see
+ * {@link uniformSteps}); `all` — every step (TFMQ-DM's per-step
  * activations); `first` / `last` — the noisiest / cleanest fraction of the steps; `single` — one step (the
  * "PTQ4DM-like" strawman of the calibration ablation).
  */
@@ -18,7 +19,11 @@ export const CALIBRATION_STRATEGIES: readonly CalibrationStrategy[] = ['uniform'
 export interface CalibrationSpec {
   /** Strategy. */
   strategy: CalibrationStrategy;
-  /** Steps taken by `uniform` (Q-Diffusion: 20), and the most `first`/`last` take (evenly spaced inside their fraction). */
+  /**
+   * The most steps a strategy takes, `k`: `uniform` takes every c-th step with c = ⌈T/k⌉ (see {@link uniformSteps}),
+   * `first`/`last` at most `k` evenly spaced inside their fraction; it also sets the row budget of
+   * {@link calibrationPlan}.
+   */
   steps: number;
   /** Share of the trajectory `first` and `last` draw from (e.g. 0.25). */
   fraction: number;
@@ -36,6 +41,24 @@ export interface CalibrationPlan {
   trajectories: number;
 }
 
+/**
+ * The steps `uniform` takes from a `total`-step trajectory when asked for `k`: every c-th step from the noisiest,
+ * `0, c, 2c, … < total` with `c = ⌈total / k⌉`, so at most `k` steps (exactly `k` when k divides the total).
+ * Q-Diffusion's code takes `range(0, T, T // k)` (c = ⌊T/k⌋, at least k steps); the two agree when k divides T, and
+ * ⌈·⌉ keeps the row budget at k steps. With `k ≥ total` it is every step, i.e. `all`.
+ *
+ * @example
+ * ```ts
+ * uniformSteps(20, 10); // [0, 2, 4, …, 18]
+ * uniformSteps(20, 8);  // c = 3: [0, 3, 6, 9, 12, 15, 18]
+ * uniformSteps(100, 20); // [0, 5, …, 95]
+ * ```
+ */
+export function uniformSteps(total: number, k: number): number[] {
+  const stride = Math.ceil(total / Math.max(1, Math.min(k, total)));
+  return Array.from({ length: Math.ceil(total / stride) }, (_, i) => i * stride);
+}
+
 function evenly(from: number, count: number, take: number): number[] {
   if (take >= count) return Array.from({ length: count }, (_, i) => from + i);
   return Array.from({ length: take }, (_, i) => from + Math.floor((i * count) / take));
@@ -43,8 +66,8 @@ function evenly(from: number, count: number, take: number): number[] {
 
 /**
  * The steps of a `total`-step sampler a spec calibrates on, and the trajectories drawn. Equal-budget rule: a
- * strategy that picks fewer steps than `uniform` would (`min(steps, total)`) draws proportionally more trajectories,
- * so every strategy sees about `perStep × steps` rows and the calibration ablation compares *where* the data comes
+ * strategy that picks fewer than `k = min(steps, total)` steps (`first`, `last`, `single`, and `uniform` when k does
+ * not divide the total) draws proportionally more trajectories, so every strategy sees about `perStep × k` rows and the calibration ablation compares *where* the data comes
  * from, not how much. `all` keeps `perStep` rows at every step (what per-step calibration needs).
  *
  * @example
@@ -59,7 +82,7 @@ export function calibrationPlan(total: number, spec: CalibrationSpec): Calibrati
   let steps: number[];
   switch (spec.strategy) {
     case 'uniform':
-      steps = evenly(0, total, k);
+      steps = uniformSteps(total, k);
       break;
     case 'all':
       steps = evenly(0, total, total);
@@ -125,8 +148,11 @@ export interface CalibrationSetOptions {
   log?: (line: string) => void;
 }
 
-/** Format of stored calibration sets (part of the key). */
-export const CALIBRATION_FORMAT = 1;
+/**
+ * Format of stored calibration sets (part of the key). 2: `uniform` takes every ⌈T/k⌉-th step (before: k evenly
+ * spaced steps), so a stored set of format 1 may hold other steps than its spec now selects.
+ */
+export const CALIBRATION_FORMAT = 2;
 
 /** The key of a calibration set. */
 export function calibrationKey(options: Pick<CalibrationSetOptions, 'model' | 'sampler' | 'spec' | 'seed'>): string {
@@ -252,4 +278,31 @@ export function calibrationBatch(set: CalibrationSet, indices: readonly number[]
     t[i] = set.modelTimes[row];
   });
   return { x: tf.tensor(x, [indices.length, ...set.sampleShape]), t: tf.tensor1d(t) };
+}
+
+/**
+ * The held-out rows of a calibration: `n` rows (at most a quarter of the set, so that most rows stay for the
+ * optimisation), spread evenly over the set's steps — each step's rows in a seeded random order, taken round-robin
+ * over the steps — so the held-out loss weighs the trajectory as the set does. Drawn once per calibration and
+ * shared by every unit and phase: the reconstruction never optimises on them, it only measures on them. (Activation
+ * range calibration — min-max, MSE search, EMA — still sees every row: ranges are set, not optimised against a loss.)
+ *
+ * @example
+ * ```ts
+ * heldOutRows(set, 32, new Rng(seed, 'held-out')); // 32 of 320 rows, 1–2 per step of a 20-step set
+ * ```
+ */
+export function heldOutRows(set: Pick<CalibrationSet, 'rows' | 'stepIndices'>, n: number, rng: Rng): number[] {
+  const take = Math.min(Math.max(0, Math.floor(n)), Math.floor(set.rows / 4));
+  const byStep = new Map<number, number[]>();
+  for (let r = 0; r < set.rows; r++) {
+    const s = set.stepIndices[r];
+    byStep.set(s, [...(byStep.get(s) ?? []), r]);
+  }
+  const queues = [...byStep.keys()].sort((a, b) => a - b).map((s) => rng.shuffle([...(byStep.get(s) as number[])]));
+  const out: number[] = [];
+  for (let k = 0; out.length < take; k++) {
+    for (const q of queues) if (k < q.length && out.length < take) out.push(q[k]);
+  }
+  return out.sort((a, b) => a - b);
 }

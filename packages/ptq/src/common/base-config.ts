@@ -30,5 +30,12 @@ export function reconConfigBase(d: PtqBaseDefaults) {
     split: z.boolean().default(true).describe("split shortcut quantization of the decoder blocks' concatenated inputs"),
     weights: weightReconSchema.describe("BRECQ + AdaRound weight reconstruction (TFMQ-DM's TIAR uses the same settings)"),
     cacheLimitMiB: z.number().int().min(1).default(1024).describe('most MiB of cached unit inputs; above it inputs are recomputed per mini-batch'),
+    heldOutRows: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024)
+      .default(32)
+      .describe('calibration rows held out of every reconstruction (at most a quarter of the set; spread over its steps, seeded): each unit\'s hard-rounded loss is measured on them before and after'),
   });
 }

@@ -26,6 +26,8 @@ export interface PhaseContext {
   set: CalibrationSet;
   /** Mini-batch generator. */
   rng: Rng;
+  /** Held-out rows of the calibration (see `heldOutRows`): measured on by every unit, never optimised on. */
+  heldOut: readonly number[];
   /** Cache bound in bytes. */
   cacheLimitBytes: number;
   /** Progress lines. */
@@ -94,18 +96,34 @@ function runUnits(ctx: PhaseContext, todo: readonly ReconUnit[], state: QuantSta
     const o = options(unit);
     ctx.log(`${o.phase}: unit ${i + 1}/${todo.length} ${unit.path}`);
     return reconstructUnit(ctx.q.unet, ctx.q, unit, ctx.set.rows, (idx) => calibrationBatch(ctx.set, idx), {
-      ...o, cacheLimitBytes: ctx.cacheLimitBytes, log: ctx.log, targets: targets?.get(unit.path),
+      ...o, heldOut: ctx.heldOut, cacheLimitBytes: ctx.cacheLimitBytes, log: ctx.log, targets: targets?.get(unit.path),
     });
   });
 }
 
-/** The per-unit reconstruction losses as a report table. */
-export function reconstructionTable(id: string, phase: string, reports: readonly UnitReport[]): DiagnosticTable {
+/**
+ * The per-unit reconstruction report as a table (id `<id>.reconstruction-<phase>`): per unit the optimisation steps,
+ * the share of AdaRound's `h(α)` not yet saturated (inside (0.01, 0.99)) before and after, the reconstruction loss
+ * on the held-out rows with hard rounding before (round-to-nearest for weights, initial step sizes for activations)
+ * and after, the soft training loss of the first and last mini-batch, and the wall-clock.
+ */
+export function reconstructionTable(id: string, phase: string, reports: readonly UnitReport[], heldOut: number): DiagnosticTable {
+  const weights = reports.some((r) => r.unsaturatedAfter != null);
   return {
     id: `${id}.reconstruction-${phase}`,
     title: `Block reconstruction (${phase})`,
-    description: 'Reconstruction loss of each unit on its first and last mini-batch, and its wall-clock seconds (of which capturing its inputs).',
-    columns: ['unit', 'loss first', 'loss last', 'seconds', 'capture s'],
-    rows: reports.map((r) => [r.path, r.lossStart, r.lossEnd, r.seconds, r.captureSeconds]),
+    description:
+      `Per unit: optimisation steps; ${weights ? "share of AdaRound's h(α) inside (0.01, 0.99), i.e. not yet rounded, at the start and the end (0 at convergence); " : ''}` +
+      `reconstruction loss of the unit as deployed (${weights ? 'hard rounding; at the start that is round-to-nearest' : 'initial, then learned step sizes'}) on ${heldOut} held-out calibration rows (drawn once per calibration, never optimised on${weights ? '; the temporal block of TIAR: on all its calibration times' : ''}) before and after; ` +
+      `the training loss (${weights ? 'soft rounding, ' : ''}one random mini-batch) at the first and last step; wall-clock seconds, of which capturing the unit's inputs.`,
+    columns: ['unit', 'steps', ...(weights ? ['h(α) unsaturated start', 'h(α) unsaturated end'] : []), 'held-out loss before', 'held-out loss after', 'train loss first', 'train loss last', 'seconds', 'capture s'],
+    rows: reports.map((r) => [
+      r.path, r.iters, ...(weights ? [nullIfNaN(r.unsaturatedBefore), nullIfNaN(r.unsaturatedAfter)] : []), nullIfNaN(r.heldOutBefore), nullIfNaN(r.heldOutAfter), nullIfNaN(r.lossStart), nullIfNaN(r.lossEnd), r.seconds, r.captureSeconds,
+    ]),
   };
+}
+
+/** JSON has no NaN: a missing figure is null (shown as a dash). */
+function nullIfNaN(x: number | null): number | null {
+  return x != null && Number.isFinite(x) ? x : null;
 }

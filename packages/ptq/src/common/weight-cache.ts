@@ -4,8 +4,11 @@ import { QuantizedUNet } from '../quant/quantize-unet';
 import { UnitReport } from '../recon/reconstruct';
 import { PhaseTimer } from './phase-timer';
 
-/** Format of stored weight phases (part of the key). */
-export const WEIGHT_PHASE_FORMAT = 1;
+/**
+ * Format of stored weight phases (part of the key). 2: the stored unit reports carry the held-out losses and the
+ * AdaRound saturation, and the reconstruction no longer trains on the held-out rows.
+ */
+export const WEIGHT_PHASE_FORMAT = 2;
 
 /** What a stored weight phase records besides the tensors. */
 interface StoredPhase {
@@ -29,7 +32,8 @@ function weightEntries(q: QuantizedUNet): Map<string, tf.Variable> {
  * `<cacheDir>/ptq-weights/<key>.safetensors`: configs that differ only in their activations (W4A32 and W4A8, or
  * TFMQ's FSC on and off) share it. `inputs` must hold everything the weight phase depends on — the parent model, the
  * calibration set, the layout of the quantized network, the weight settings and the method; the activation settings
- * must not be in it. A reused phase is timed with the cost of the run that computed it.
+ * must not be in it. A reused phase is recorded as reused, with the cost of the run that computed it (its stored
+ * wall-clock), never the time of reading it.
  *
  * @param run - The weight phase; it leaves hard-rounded weights in `q` and returns its unit reports.
  */
@@ -50,14 +54,14 @@ export function cachedWeightPhase(cacheDir: string | undefined, inputs: unknown,
         else v.assign(t);
         t.dispose();
       }
-      timer.record({ name: `${name} (cached)`, seconds: (performance.now() - t0) / 1000, cost: stored.seconds });
+      timer.record({ name, seconds: (performance.now() - t0) / 1000, cost: stored.seconds, reused: true });
       return stored.reports;
     },
     (file) => {
       const t0 = performance.now();
       const reports = run();
       const seconds = (performance.now() - t0) / 1000;
-      timer.record({ name, seconds, cost: seconds });
+      timer.record({ name, seconds, cost: seconds, reused: false });
       if (file) {
         const raw = new Map([...weightEntries(q)].map(([k, v]) => [k, rawFromFloat32(v.dataSync() as Float32Array, v.shape)] as const));
         writeSafetensorsFile(file, raw, { 'diffpress.weight-phase': JSON.stringify({ reports, seconds } satisfies StoredPhase) });

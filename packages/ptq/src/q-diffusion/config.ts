@@ -22,8 +22,9 @@ export interface QDiffusionActivationSetting {
 
 /**
  * The parsed config of `q-diffusion` (defaults filled in): the shared fields with defaults W4A8, nothing kept FP
- * (`none`, as the reference code), time step-aware calibration (uniform, 20 steps × 32); plus the activation
- * calibration.
+ * (`none`, as the reference code), time step-aware calibration (`uniform` with k = 10: every ⌈T/10⌉-th step — every
+ * 2nd of DDIM-20, every 10th of DDIM-100 — × 32 trajectories; the paper takes every 5th step of DDIM-100); plus the
+ * activation calibration.
  */
 export interface QDiffusionConfig extends ReconConfigBase {
   /** Activation calibration. */
@@ -37,8 +38,8 @@ export interface QDiffusionConfig extends ReconConfigBase {
 export const qDiffusionConfig: z.ZodType<QDiffusionConfig> = reconConfigBase({
   weightBits: 4,
   keepFp: 'none',
-  calibration: { strategy: 'uniform', steps: 20, perStep: 32 },
-  calibrationUse: 'time step-aware calibration: uniform over the trajectory (paper: 20 steps × 256 samples)',
+  calibration: { strategy: 'uniform', steps: 10, perStep: 32 },
+  calibrationUse: 'time step-aware calibration: every c-th step of the trajectory, c = ceil(T/steps) (paper: every 5th of DDIM-100, 20 steps × 256 samples); default every 2nd step of DDIM-20',
 }).extend({
   activations: z
     .strictObject({

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UniformQuantizer, channelRange, initEngine, minmaxParams } from '@diffpress/core';
 import { AdamW } from '@diffpress/diffusion';
-import { AdaRound, adaRoundBeta, adaRoundRegularizerOn } from './adaround';
+import { AdaRound, adaRoundBeta, adaRoundRegularizerOn, unsaturatedShare } from './adaround';
 
 function setup(values: number[], shape: [number, number], bits = 4): { w: tf.Tensor; q: UniformQuantizer } {
   const w = tf.tensor2d(values, shape);
@@ -73,6 +73,29 @@ describe('AdaRound', () => {
     tf.dispose([w, g.value, ...Object.values(g.grads)]);
     a.dispose();
     q.dispose();
+  });
+
+  it('counts h(α) strictly inside (0.01, 0.99) as unsaturated, over several tensors', () => {
+    const a = setup([0.1, 0.2, 0.3, 0.4, 0.5], [5, 1], 4);
+    const b = setup([0.1, 0.2, 0.3], [3, 1], 4);
+    const ra = new AdaRound(a.w, a.q);
+    const rb = new AdaRound(b.w, b.q);
+    // h = clamp(1.2·σ(α) − 0.1, 0, 1): α = ±50 → 0 / 1 (clamped); σ(α) = 0.0875 → h = 0.005; σ(α) = 0.9125 → h = 0.995;
+    // α = 0 → h = 0.5; σ(α) = 0.1 → h = 0.02 (inside the band).
+    const logit = (p: number): number => Math.log(p / (1 - p));
+    ra.alpha.assign(tf.tensor2d([-50, 50, logit(0.0875), logit(0.9125), 0], [5, 1]));
+    rb.alpha.assign(tf.tensor2d([logit(0.1), -50, 50], [3, 1]));
+    const h = Array.from(ra.h().dataSync());
+    [0, 1, 0.005, 0.995, 0.5].forEach((v, i) => expect(h[i]).toBeCloseTo(v, 5));
+    expect(ra.saturation()).toEqual({ unsaturated: 1, total: 5 });
+    expect(rb.saturation()).toEqual({ unsaturated: 1, total: 3 });
+    expect(unsaturatedShare([ra, rb])).toBeCloseTo(2 / 8, 12);
+    // A wider margin counts differently: (0.001, 0.999) takes in 0.005 and 0.995 too.
+    expect(unsaturatedShare([ra, rb], 0.001)).toBeCloseTo(4 / 8, 12);
+    expect(unsaturatedShare([])).toBeNaN();
+    tf.dispose([a.w, b.w]);
+    [ra, rb].forEach((r) => r.dispose());
+    [a.q, b.q].forEach((q) => q.dispose());
   });
 
   it('β stays at 20 through the 20 % warm-up (regulariser off), then decays linearly to 2', () => {

@@ -6,6 +6,37 @@ export const ADAROUND_GAMMA = -0.1;
 /** See {@link ADAROUND_GAMMA}. */
 export const ADAROUND_ZETA = 1.1;
 
+/**
+ * Margin of the convergence measure: a rounding variable counts as not yet saturated while `h(α)` lies strictly
+ * inside `(margin, 1 − margin)` = (0.01, 0.99). At convergence AdaRound has every `h(α)` at 0 or 1, so that the soft
+ * weights it optimised are the hard ones it writes back; a large unsaturated share at the end means the hard rounding
+ * differs from what the loss saw.
+ */
+export const ADAROUND_SATURATION_MARGIN = 0.01;
+
+/** How many rounding variables of one or more {@link AdaRound}s are not yet saturated. */
+export interface SaturationCount {
+  /** Variables with `h(α)` strictly inside `(margin, 1 − margin)`. */
+  unsaturated: number;
+  /** All variables. */
+  total: number;
+}
+
+/**
+ * The share of the rounding variables of `roundings` whose `h(α)` is strictly inside `(margin, 1 − margin)`
+ * (see {@link ADAROUND_SATURATION_MARGIN}); NaN when there are none.
+ */
+export function unsaturatedShare(roundings: readonly AdaRound[], margin = ADAROUND_SATURATION_MARGIN): number {
+  let unsaturated = 0;
+  let total = 0;
+  for (const a of roundings) {
+    const c = a.saturation(margin);
+    unsaturated += c.unsaturated;
+    total += c.total;
+  }
+  return total === 0 ? NaN : unsaturated / total;
+}
+
 /** Schedule of the rounding regulariser (ptq spec §1). */
 export interface AdaRoundSchedule {
   /** Iterations of the reconstruction. */
@@ -87,6 +118,19 @@ export class AdaRound {
       const ints = clampSTE(tf.add(tf.add(this.floor, h), q.zero), q.levels.lo, q.levels.hi);
       return tf.mul(tf.sub(ints, q.zero), q.delta);
     });
+  }
+
+  /** How many of this tensor's `h(α)` are strictly inside `(margin, 1 − margin)` (see {@link ADAROUND_SATURATION_MARGIN}). */
+  saturation(margin = ADAROUND_SATURATION_MARGIN): SaturationCount {
+    const h = this.h();
+    try {
+      const v = h.dataSync();
+      let unsaturated = 0;
+      for (let i = 0; i < v.length; i++) if (v[i] > margin && v[i] < 1 - margin) unsaturated++;
+      return { unsaturated, total: v.length };
+    } finally {
+      h.dispose();
+    }
   }
 
   /** `Σ (1 − |2h(α) − 1|^β)`, which pushes every h(α) to 0 or 1 as β falls. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MIN_DELTA, Module, Rng } from '@diffpress/core';
 import { AdamW, UNet } from '@diffpress/diffusion';
-import { AdaRound, AdaRoundSchedule, adaRoundBeta, adaRoundRegularizerOn } from '../quant/adaround';
+import { AdaRound, AdaRoundSchedule, adaRoundBeta, adaRoundRegularizerOn, unsaturatedShare } from '../quant/adaround';
 import { QuantizedUNet, QuantState, setQuantState } from '../quant/quantize-unet';
 import { HostTensor, RowSource, captureAt, captureRows, hostRows, rowSize } from './capture';
 import { ReconUnit, unitActivationQuantizers } from './units';
@@ -44,6 +44,11 @@ export interface ReconOptions {
   /** Mini-batch sampling generator. */
   rng: Rng;
   /**
+   * Held-out rows (see `heldOutRows`): never drawn into a mini-batch; the unit's reconstruction loss, with hard
+   * rounding, is measured on them before and after the optimisation. None: the held-out losses are NaN.
+   */
+  heldOut?: readonly number[];
+  /**
    * The FP output of this unit for all rows, when already captured (see `captureOutputs`); used in cached mode
    * instead of capturing it again.
    */
@@ -56,10 +61,29 @@ export interface ReconOptions {
 export interface UnitReport {
   /** Unit path. */
   path: string;
-  /** Reconstruction loss on the first and the last mini-batch. */
+  /** Optimisation steps run. */
+  iters: number;
+  /**
+   * Training loss on the first mini-batch — the objective as optimised: soft rounding (AdaRound's `h(α)`) for
+   * weights; a random mini-batch, so it is noisy. See `heldOutBefore` for the loss that counts.
+   */
   lossStart: number;
-  /** See `lossStart`. */
+  /** Training loss on the last mini-batch (soft rounding for weights). */
   lossEnd: number;
+  /**
+   * Reconstruction loss on the held-out rows before the optimisation, as deployed: weights hard-rounded (at
+   * initialisation that is round-to-nearest), activations with their initial step sizes. NaN without held-out rows.
+   */
+  heldOutBefore: number;
+  /** The same after the optimisation (hard-rounded weights, learned step sizes). */
+  heldOutAfter: number;
+  /**
+   * Share of the rounding variables with `h(α)` inside (0.01, 0.99) at initialisation (weights phase; null for the
+   * activation phase).
+   */
+  unsaturatedBefore: number | null;
+  /** The same at the end of the optimisation: 0 at convergence. */
+  unsaturatedAfter: number | null;
   /** Whether inputs were cached (false: recomputed per mini-batch). */
   cached: boolean;
   /** Wall-clock seconds, all in. */
@@ -67,7 +91,6 @@ export interface UnitReport {
   /** Of which capturing the cached inputs and targets. */
   captureSeconds: number;
 }
-
 
 /** The state a phase runs the network in when capturing the unit's (quantized, "asym") inputs. */
 function captureState(phase: ReconOptions['phase']): QuantState {
@@ -121,9 +144,40 @@ function unitData(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'attentions'>, u
   };
 }
 
-function pickRows(rng: Rng, rows: number, n: number): number[] {
-  if (n >= rows) return Array.from({ length: rows }, (_, i) => i);
-  return rng.permutation(rows).slice(0, n);
+/** `n` rows drawn from `pool` without replacement (all of it when `n` covers it). */
+function pickRows(rng: Rng, pool: readonly number[], n: number): number[] {
+  if (n >= pool.length) return [...pool];
+  return rng.permutation(pool.length).slice(0, n).map((i) => pool[i]);
+}
+
+/**
+ * The unit's reconstruction loss on `rows`, evaluated `batchSize` rows at a time; the mean over rows and positions
+ * (each chunk weighted by its rows, which is exact: every row has the same positions). NaN without rows.
+ */
+function unitLoss(module: Module<tf.Tensor[], tf.Tensor>, data: UnitData, rows: readonly number[], p: number, batchSize: number): number {
+  if (rows.length === 0) return NaN;
+  let sum = 0;
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const chunk = rows.slice(i, i + batchSize);
+    const { inputs, target } = data.batch(chunk);
+    const loss = tf.tidy(() => reconstructionLoss(module.forward(...inputs), target, p));
+    try {
+      sum += loss.dataSync()[0] * chunk.length;
+    } finally {
+      tf.dispose([loss, ...inputs, target]);
+    }
+  }
+  return sum / rows.length;
+}
+
+/** Runs `f` with every rounding hard (`h = [α ≥ 0]`, the weights a reconstruction writes back), then soft again. */
+function withHardRounding<T>(roundings: readonly AdaRound[], f: () => T): T {
+  roundings.forEach((a) => (a.soft = false));
+  try {
+    return f();
+  } finally {
+    roundings.forEach((a) => (a.soft = true));
+  }
 }
 
 /**
@@ -132,6 +186,10 @@ function pickRows(rng: Rng, rows: number, n: number): number[] {
  * λ·regulariser under the β schedule, Adam on the α's; the hard-rounded weights are written back at the end) or
  * learns its activation step sizes (Adam with cosine decay; zero points fixed). The rest of the network is
  * untouched.
+ *
+ * Mini-batches are drawn from the rows outside `options.heldOut`; on the held-out rows the loss of the unit as
+ * deployed (hard rounding) is measured before and after, and for AdaRound the share of `h(α)` not yet saturated
+ * (see `ADAROUND_SATURATION_MARGIN`) — the two measures of convergence the report shows.
  */
 export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'attentions'>, unit: ReconUnit, rows: number, source: RowSource, options: ReconOptions): UnitReport {
   const t0 = performance.now();
@@ -142,6 +200,10 @@ export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'a
   const module = unet.getModule(unit.path) as unknown as Module<tf.Tensor[], tf.Tensor>;
   const schedule: AdaRoundSchedule = { iters: options.iters, ...options.beta };
   const lambda = options.lambda ?? 0.01;
+  const heldOut = options.heldOut ?? [];
+  const excluded = new Set(heldOut);
+  const pool = Array.from({ length: rows }, (_, i) => i).filter((r) => !excluded.has(r));
+  if (pool.length === 0) throw new Error(`reconstructUnit: all ${rows} rows are held out; nothing is left to optimise on`);
   let adarounds: AdaRound[] = [];
   let vars: tf.Variable[];
   if (options.phase === 'weights') {
@@ -155,9 +217,17 @@ export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'a
   const opt = new AdamW();
   let lossStart = NaN;
   let lossEnd = NaN;
+  let unsaturatedBefore: number | null = null;
+  let unsaturatedAfter: number | null = null;
+  let heldOutBefore = NaN;
+  let heldOutAfter = NaN;
+  const evalBatch = Math.max(1, options.batchSize);
+  const heldOutLoss = (): number => withHardRounding(adarounds, () => unitLoss(module, data, heldOut, options.p, evalBatch));
   try {
+    if (options.phase === 'weights') unsaturatedBefore = unsaturatedShare(adarounds);
+    heldOutBefore = heldOutLoss();
     for (let it = 0; it < options.iters && vars.length > 0; it++) {
-      const indices = pickRows(options.rng, rows, options.batchSize);
+      const indices = pickRows(options.rng, pool, options.batchSize);
       const { inputs, target } = data.batch(indices);
       const beta = adaRoundBeta(it, schedule);
       const regOn = options.phase === 'weights' && adaRoundRegularizerOn(it, schedule);
@@ -175,12 +245,22 @@ export function reconstructUnit(unet: UNet, q: Pick<QuantizedUNet, 'layers' | 'a
       if (it === 0) lossStart = rec;
       lossEnd = rec;
     }
+    if (options.phase === 'weights') unsaturatedAfter = unsaturatedShare(adarounds);
+    heldOutAfter = heldOutLoss();
   } finally {
     opt.dispose();
     if (options.phase === 'weights') for (const [, l] of unit.layers) l.endAdaRound();
     else vars.forEach((v) => (v.trainable = false));
   }
   const seconds = (performance.now() - t0) / 1000;
-  options.log?.(`${unit.path}: ${options.phase} ${options.iters} steps, loss ${lossStart.toPrecision(3)} → ${lossEnd.toPrecision(3)} (${seconds.toFixed(1)} s, capture ${captureSeconds.toFixed(1)} s${data.cached ? '' : ', recomputed inputs'})`);
-  return { path: unit.path, lossStart, lossEnd, cached: data.cached, seconds, captureSeconds };
+  const sat = unsaturatedAfter == null ? '' : `, h(α) unsaturated ${pct(unsaturatedBefore)} → ${pct(unsaturatedAfter)}`;
+  options.log?.(
+    `${unit.path}: ${options.phase} ${options.iters} steps, held-out loss ${heldOutBefore.toPrecision(3)} → ${heldOutAfter.toPrecision(3)}${sat} ` +
+      `(${seconds.toFixed(1)} s, capture ${captureSeconds.toFixed(1)} s${data.cached ? '' : ', recomputed inputs'})`,
+  );
+  return { path: unit.path, iters: options.iters, lossStart, lossEnd, heldOutBefore, heldOutAfter, unsaturatedBefore, unsaturatedAfter, cached: data.cached, seconds, captureSeconds };
+}
+
+function pct(x: number | null): string {
+  return x == null || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)} %`;
 }

@@ -7,6 +7,12 @@ import { FscScope } from '../quant/quantize-unet';
 export interface TfmqActivationSetting {
   /** EMA momentum of the min-max ranges (default 0.95). */
   momentum: number;
+  /**
+   * Rows of each sampler step per EMA update (default 4): every calibration pass holds this many rows of every
+   * step, so a step's range is a running average over ⌈rows per step / emaBatch⌉ updates (one update: plain min-max,
+   * which the phase name then says), and a single range sees every step in every update.
+   */
+  emaBatch: number;
 }
 
 /**
@@ -41,6 +47,13 @@ export const tfmqConfig: z.ZodType<TfmqConfig> = reconConfigBase({
   activations: z
     .strictObject({
       momentum: z.number().min(0).lt(1).default(0.95).describe('EMA momentum of the min-max activation ranges'),
+      emaBatch: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .default(4)
+        .describe('rows of each sampler step per EMA update: every pass holds this many rows of every step, so a step gets ceil(perStep / emaBatch) updates (1 update = plain min-max)'),
     })
     .prefault({})
     .describe('activation calibration (EMA min-max; TFMQ-DM learns no activation step sizes)'),

@@ -43,24 +43,34 @@ describe('tfmq', () => {
     const times = samplerTimes(ctx.model.schedule, { kind: 'ddim', steps: 4 });
     const x = seededNormalBatch([8, 8, 1], { seed: 9, stream: 'fsc', indices: [0, 1] });
     const outputs: Float32Array[] = [];
-    for (let i = 0; i < times.length; i++) {
+    const setTwin = (step: number): void => {
       for (const [path, q] of perStep) {
         const twin = single.get(path);
         if (!twin) throw new Error(`no twin for ${path}`);
-        twin.setParams({ delta: Float32Array.of(q.delta.dataSync()[i]), zero: Float32Array.of(q.zero.dataSync()[i]) });
+        twin.setParams({ delta: Float32Array.of(q.delta.dataSync()[step]), zero: Float32Array.of(q.zero.dataSync()[step]) });
       }
+    };
+    for (let i = 0; i < times.length; i++) {
+      setTwin(i);
       const mt = tf.fill([2], ctx.model.schedule.modelTime(times[i]));
       const sampled = viaHook(modelCall({ model: a.unet, z: x, t: times[i], modelTime: mt, stepIndex: i, times, indices: [0, 1], schedule: ctx.model.schedule }));
       const direct = a.unet.forward(x, mt);
       const reference = b.unet.forward(x, mt);
       expect(Array.from(sampled.dataSync())).toEqual(Array.from(reference.dataSync()));
       expect(Array.from(direct.dataSync())).toEqual(Array.from(reference.dataSync()));
-      outputs.push(reference.dataSync() as Float32Array);
+      outputs.push(reference.dataSync().slice() as Float32Array);
       tf.dispose([mt, sampled, direct, reference]);
     }
-    // The steps really have different parameters: step 0's parameters at step 3's time give another output.
+    // The steps really have different parameters, and they matter: step 0's parameters at step 3's time give another
+    // output than step 3's own (so the equalities above could not hold with the wrong step's parameters).
     const deltas = perStep.map(([, q]) => Array.from(q.delta.dataSync()));
     expect(deltas.some((d) => d[0] !== d[3])).toBe(true);
+    setTwin(0);
+    const mt3 = tf.fill([2], ctx.model.schedule.modelTime(times[3]));
+    const wrong = b.unet.forward(x, mt3);
+    const diff = Math.max(...Array.from(wrong.dataSync()).map((v, k) => Math.abs(v - outputs[3][k])));
+    expect(diff).toBeGreaterThan(1e-4);
+    tf.dispose([mt3, wrong]);
     x.dispose();
     a.unet.dispose();
     b.unet.dispose();

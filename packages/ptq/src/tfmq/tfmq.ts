@@ -1,8 +1,9 @@
 import { JsonValue, Rng } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult, PipelineModel, samplerTimes } from '@diffpress/diffusion';
 import { samplerLabel } from '@diffpress/eval';
+import { heldOutRows } from '../calibration/calibration-set';
 import { stageCalibrationSet } from '../calibration/stage-calibration-set';
-import { calibrateActivations, initWeightQuantizers } from '../common/calibrate';
+import { activationCalibrationSummary, calibrateActivations, describeRangeCalibration, initWeightQuantizers } from '../common/calibrate';
 import { calibrationSpec, resolveKeepFp } from '../common/config';
 import { PhaseTimer } from '../common/phase-timer';
 import { PhaseContext, reconstructWeights, reconstructionTable } from '../common/phases';
@@ -47,9 +48,11 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
   const q = quantizeUNet(ctx.model.unet, spec(config, steps));
   return freeOnError(q, () => {
     const rng = new Rng(ctx.seed, 'tfmq');
-    const phase: PhaseContext = { q, set, rng, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
+    // Drawn once per calibration: the reconstruction never optimises on these rows, it measures on them.
+    const heldOut = heldOutRows(set, config.heldOutRows, rng.fork('held-out'));
+    const phase: PhaseContext = { q, set, rng, heldOut, cacheLimitBytes: config.cacheLimitMiB * 2 ** 20, log: ctx.log };
     // Keyed without the activation settings: W4A32 and W4A8, and FSC on and off, share their weight phase.
-    const weightInputs = { method: 'tfmq', version: tfmq.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights, tiar: config.tiar };
+    const weightInputs = { method: 'tfmq', version: tfmq.version, calibration: set.key, seed: ctx.seed, weightBits: config.weightBits, split: config.split, keepFp: config.keepFp, weights: config.weights, tiar: config.tiar, heldOutRows: config.heldOutRows };
     // With TIAR, the temporal layers are done and frozen; without it they are reconstructed with their blocks (BRECQ).
     const units = reconstructionUnits(q.unet, q, config.tiar ? TIB_LAYERS : []);
     const reports = cachedWeightPhase(ctx.cacheDir, weightInputs, q, timer, `weight init + ${config.tiar ? 'TIAR + ' : ''}reconstruction`, () => {
@@ -63,17 +66,19 @@ async function apply(ctx: DiffusionStageContext, config: TfmqConfig): Promise<Di
       return out;
     });
     if (config.activationBits < 32) {
-      timer.run(steps ? `activation ranges per step (FSC, ${config.fscScope})` : 'activation ranges (EMA min-max)', () =>
-        calibrateActivations(q.unet, q, set, { init: 'ema', momentum: config.activations.momentum, rng: rng.fork('activations') }),
-      );
+      // Every pass holds emaBatch rows of each step: per-step ranges get one EMA update per pass from their own step's
+      // rows, single ranges one from all steps at once (not a running average dominated by one random step).
+      const options = { init: 'ema' as const, momentum: config.activations.momentum, rowsPerStep: config.activations.emaBatch };
+      const how = describeRangeCalibration('ema', activationCalibrationSummary(set, options));
+      timer.run(steps ? `activation ranges per step (FSC, ${config.fscScope}): ${how}` : `activation ranges: ${how}`, () => calibrateActivations(q.unet, q, set, { ...options, rng: rng.fork('activations') }));
     }
     releaseFpWeights(q);
     setQuantState(q, { weights: true, activations: true });
     const out = result(ctx.model, q, steps);
     const diagnostics = standardDiagnostics('tfmq', ctx, out.model as PipelineModel, {
-      trajectories: config.diagnostics.trajectories, hook: out.hook, timer, extra: [reconstructionTable('tfmq', 'weights', reports)],
+      trajectories: config.diagnostics.trajectories, hook: out.hook, timer, extra: [reconstructionTable('tfmq', 'weights', reports, heldOut.length)],
     });
-    ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.total().toFixed(0)} s`);
+    ctx.log(`W${config.weightBits}A${config.activationBits}${config.tiar ? ' TIAR' : ''}${steps ? ` FSC(${config.fscScope}, ${steps.label})` : ''}: ${q.layers.length} layers, ${timer.summary()}`);
     return { ...out, state: steps ? ({ steps } as unknown as JsonValue) : null, diagnostics };
   });
 }
