@@ -124,4 +124,15 @@ describe('calibrateActivations', () => {
     expect(c.perStep.delta.dataSync()[0]).toBeCloseTo(delta(-4, 8), 6);
     expect(c.perStep.delta.dataSync()[1]).toBeCloseTo(delta(-0.4, 0.8), 6);
   });
+
+  it("at TFMQ's default sizes (every step × 16 rows, emaBatch 4) each step's EMA makes 4 updates: not a min-max in disguise", async () => {
+    const { tfmq } = await import('../tfmq/tfmq');
+    const c = tfmq.config.parse({});
+    expect(c.calibration.strategy).toBe('all');
+    // DDIM-20, as the recipes sample: 20 steps × perStep rows, step-major.
+    const set = { rows: 20 * c.calibration.perStep, stepIndices: Int32Array.from({ length: 20 * c.calibration.perStep }, (_, r) => Math.floor(r / c.calibration.perStep)) };
+    const summary = activationCalibrationSummary(set, { rowsPerStep: c.activations.emaBatch });
+    expect(summary).toEqual({ steps: 20, rowsPerStep: 4, passes: 4, updatesPerStep: 4 });
+    expect(describeRangeCalibration('ema', summary)).toBe('EMA min-max over 4 batches of 4 rows per step');
+  });
 });

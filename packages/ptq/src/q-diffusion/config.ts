@@ -43,7 +43,10 @@ export const qDiffusionConfig: z.ZodType<QDiffusionConfig> = reconConfigBase({
 }).extend({
   activations: z
     .strictObject({
-      init: z.enum(['minmax', 'mse', 'ema']).default('mse').describe('range init of the activation quantizers'),
+      init: z
+        .enum(['minmax', 'mse', 'ema'])
+        .default('mse')
+        .describe('range init of the activation quantizers: min-max or MSE search on one batch of initRows rows; ema over the whole set, in passes of floor(32 / steps) rows of every step'),
       initRows: z.number().int().min(1).max(1024).default(64).describe('calibration rows (mixed steps) of the init pass'),
       learn: z.boolean().default(true).describe('learn the activation step sizes per unit against FP outputs'),
       iters: z.number().int().min(0).max(100_000).default(500).describe('step-size learning steps per unit'),
