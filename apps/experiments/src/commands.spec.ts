@@ -71,7 +71,7 @@ describe('experiments schema and list', () => {
     expect(out[out.indexOf('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)') + 2]).toBe('  reads: sampler');
     expect(out.find((l) => l.trim().startsWith('weightBits:'))).toMatch(/^ {4}weightBits: integer 2…8 = \d {2}— /);
     expect(out.find((l) => l.trim().startsWith('activationBits:'))).toContain('integer 4…16 | 32');
-    expect(out.find((l) => l.trim().startsWith('weights.iters:'))).toContain('integer 0…100000 = 500');
+    expect(out.find((l) => l.trim().startsWith('weights.iters:'))).toContain('integer 0…100000 = 1000');
     expect(out.find((l) => l.trim().startsWith('calibration.step:'))).toMatch(/calibration\.step: integer 0… {2}— /);
   });
 });
