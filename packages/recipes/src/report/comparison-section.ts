@@ -37,16 +37,15 @@ function introduction(table: ReportTable): string[] {
       '**better** / **worse**: the interval excludes 0 (a on the better / worse side of b in the metric’s direction); **equivalent**: the interval lies inside ±margin declared in the recipe; ' +
       'otherwise **inconclusive**.',
   ];
-  const defaults = table.comparisons.length === 0 || table.comparisons.every((c) => c.source === 'default');
-  if (defaults) {
-    lines.push(
-      `The recipe names no comparisons (\`compare\`): every compressed row is compared with the FP row of its sampler on the paired fidelity metrics it evaluates (${DEFAULT_COMPARISON_METRICS.join(', ')}), without a margin; ` +
-        'the FP row is its own reference, so its value there is 0. sample-psnr is not compared with FP: FP’s PSNR against itself is infinite, so the difference has no interval (the sample-mse comparison tests the same per-sample MSEs). ' +
-        'Their verdicts also stand next to the numbers in the table.',
-    );
-  } else {
-    lines.push('The comparisons are those the recipe declares (`compare`); where b is the FP row of a’s sampler, the verdict also stands next to a’s number in the table.');
-  }
+  const declared = table.comparisons.filter((c) => c.source === 'recipe').length;
+  lines.push(
+    (declared > 0
+      ? `${declared === 1 ? 'The first comparison is the one' : `The first ${declared} comparisons are those`} the recipe declares (\`compare\`, with margins where declared); after them, by default, `
+      : 'The recipe declares no comparisons (`compare`); by default ') +
+      `every compressed row is compared with the FP row of its sampler on the paired fidelity metrics it evaluates (${DEFAULT_COMPARISON_METRICS.join(', ')}), without a margin (so never **equivalent**), unless the recipe already compares the two on that metric; ` +
+      'the FP row is its own reference, so its value there is 0. sample-psnr is not compared with FP: FP’s PSNR against itself is infinite, so the difference has no interval (the sample-mse comparison tests the same per-sample MSEs). ' +
+      'Wherever b is the FP row of a’s sampler, the verdict also stands next to a’s number in the table.',
+  );
   return lines;
 }
 

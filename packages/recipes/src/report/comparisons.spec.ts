@@ -131,6 +131,11 @@ describe('tableComparisons', () => {
     expect(same[3].result?.margin).toBeUndefined();
     expect(same[3].result?.verdict).toBe('worse');
     expect(same[3].note).toMatch(/margin 5% of b's mean 0 is 0: no equivalence test/);
+    // The defaults follow, without the one the recipe already makes (TFMQ W8A8 against FP on sample-mse).
+    expect(same.slice(4).map((c) => [c.a, c.b, c.metric, c.source])).toEqual([
+      ['TFMQ W8A8', 'FP', 'eps-mse', 'default'],
+      ['TFMQ W4A8', 'FP', 'sample-mse', 'default'],
+    ]);
   });
 
   it('gives a note instead of a result when a row is missing, a pair cannot be compared, or n differs', () => {
@@ -141,7 +146,13 @@ describe('tableComparisons', () => {
       { a: 'naive W8A8', b: 'FP', metric: 'fd' },
       { a: 'TFMQ W4A8', b: 'FP', metric: 'eps-mse' },
     ]);
-    expect(cs.every((c) => c.result === undefined)).toBe(true);
+    expect(cs.slice(0, 4).every((c) => c.result === undefined)).toBe(true);
+    // The defaults are made all the same (naive W8A8 has no paired metric; TFMQ W4A8 has no eps-mse).
+    expect(cs.slice(4).map((c) => [c.a, c.metric, c.source, c.result !== undefined])).toEqual([
+      ['TFMQ W8A8', 'sample-mse', 'default', true],
+      ['TFMQ W8A8', 'eps-mse', 'default', true],
+      ['TFMQ W4A8', 'sample-mse', 'default', true],
+    ]);
     expect(cs[0].note).toMatch(/^a: 'TFMQ W4A9' selects no row of the report — did you mean 'TFMQ W4A8'\?/);
     expect(cs[1].note).toMatch(/FP row's sample-psnr against itself is Infinity/);
     expect(cs[2].note).toMatch(/is from 8 samples in a and 4 in b/);
@@ -156,7 +167,8 @@ describe('tableComparisons', () => {
     expect(md).toContain('## Comparisons');
     expect(md).toContain('| a | b | metric | mean a | mean b | a − b [95 % CI] | method | margin | verdict | note |');
     expect(md).toContain('| TFMQ W8A8 | FP | eps-mse | 2 | 0 | 2 [-0.4841, 4.484] | t, 3 seeds | — | inconclusive |');
-    expect(md).toMatch(/The recipe names no comparisons/);
+    expect(md).toMatch(/The recipe declares no comparisons/);
+    expect(comparisonsMarkdown({ ...table, comparisons: [{ ...table.comparisons[0], source: 'recipe' }, ...table.comparisons.slice(1)] }).join('\n')).toMatch(/The first comparison is the one the recipe declares/);
     const csv = comparisonsCsv(table).trim().split('\n');
     expect(csv).toHaveLength(4);
     expect(csv[2].split(',').slice(0, 8)).toEqual(['TFMQ W8A8', 'FP', 'eps-mse', 'default', '2', '0', '2', String(table.comparisons[1].result?.diff.lo)]);

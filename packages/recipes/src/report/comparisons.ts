@@ -282,32 +282,32 @@ function compareTableRows(rows: readonly ComparedRow[], a: number, b: number, me
 
 /**
  * The comparisons of a report table: the recipe's `compare` entries, each resolved against the table's rows (a
- * selector that selects no row of this report — a failed unit, another shard — gets a note), or, when the recipe
- * names none, the default ones: every compressed row against the FP row it is paired with (same base model, sampler
- * and cell) on each of {@link DEFAULT_COMPARISON_METRICS} the row carries, without a margin. sample-psnr is not
+ * selector that selects no row of this report — a failed unit, another shard — gets a note), followed by the
+ * default ones: every compressed row against the FP row it is paired with (same base model, sampler and cell) on
+ * each of {@link DEFAULT_COMPARISON_METRICS} the row carries, without a margin — except where the recipe already
+ * compares the same two rows on the same metric (its entry, with its margin, stands for both). sample-psnr is not
  * among the defaults: FP's PSNR against itself is infinite (see {@link pairProblem}).
  */
 export function tableComparisons(rows: readonly ComparedRow[], specs: readonly RecipeComparison[] | undefined): ReportComparison[] {
-  if (specs && specs.length > 0) {
-    return specs.map((s) => {
-      const base: ReportComparison = { a: selectorText(s.a), b: selectorText(s.b), metric: s.metric, source: 'recipe', ...(s.margin !== undefined ? { margin: s.margin } : {}) };
-      const a = resolveSelector(rows, s.a);
-      const b = resolveSelector(rows, s.b);
-      if (!('row' in a) || !('row' in b)) return { ...base, note: [a, b].flatMap((x, k) => ('problem' in x ? [`${k === 0 ? 'a' : 'b'}: ${x.problem}`] : [])).join('; ') };
-      return { ...base, rowA: a.row, rowB: b.row, ...compareTableRows(rows, a.row, b.row, s.metric, s.margin) };
-    });
-  }
-  const out: ReportComparison[] = [];
+  const declared = (specs ?? []).map((s): ReportComparison => {
+    const base: ReportComparison = { a: selectorText(s.a), b: selectorText(s.b), metric: s.metric, source: 'recipe', ...(s.margin !== undefined ? { margin: s.margin } : {}) };
+    const a = resolveSelector(rows, s.a);
+    const b = resolveSelector(rows, s.b);
+    if (!('row' in a) || !('row' in b)) return { ...base, note: [a, b].flatMap((x, k) => ('problem' in x ? [`${k === 0 ? 'a' : 'b'}: ${x.problem}`] : [])).join('; ') };
+    return { ...base, rowA: a.row, rowB: b.row, ...compareTableRows(rows, a.row, b.row, s.metric, s.margin) };
+  });
+  const covered = new Set(declared.filter((c) => c.rowA !== undefined).map((c) => `${c.rowA} ${c.rowB} ${c.metric}`));
+  const defaults: ReportComparison[] = [];
   rows.forEach((r, a) => {
     if (r.kind !== 'compressed') return;
     const b = rows.findIndex((f) => f.kind === 'fp' && f.reference !== undefined && f.reference === r.reference);
     if (b < 0) return;
     for (const metric of DEFAULT_COMPARISON_METRICS) {
-      if (!metricRows(r, metric)) continue;
-      out.push({ a: rowName(rows, a), b: rowName(rows, b), rowA: a, rowB: b, metric, source: 'default', ...compareTableRows(rows, a, b, metric, undefined) });
+      if (!metricRows(r, metric) || covered.has(`${a} ${b} ${metric}`)) continue;
+      defaults.push({ a: rowName(rows, a), b: rowName(rows, b), rowA: a, rowB: b, metric, source: 'default', ...compareTableRows(rows, a, b, metric, undefined) });
     }
   });
-  return out;
+  return [...declared, ...defaults];
 }
 
 /**

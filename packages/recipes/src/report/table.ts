@@ -60,7 +60,7 @@ export interface ReportTable {
   rows: ReportRow[];
   /** Column id → index of the best non-floor row, for the quality columns that have a direction (never a cost column). */
   best: Record<string, number>;
-  /** The comparisons: the recipe's `compare`, or the default ones (see {@link tableComparisons}). */
+  /** The comparisons: the recipe's `compare`, then the default ones (see {@link tableComparisons}). */
   comparisons: ReportComparison[];
 }
 
