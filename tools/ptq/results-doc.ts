@@ -1,6 +1,7 @@
 /**
  * Writes docs/results/ptq.md from the committed results of the four PTQ paper-ablation recipes
- * (`docs/results/ptq/<run>/results.json`): each run's table and comparisons as its report computes them, and every
+ * (`docs/results/ptq/<run>/results.json`, or one `results.json` per shard in `docs/results/ptq/<run>/<shard>/`, merged
+ * as `report --merge` merges them): each run's table and comparisons as its report computes them, and every
  * ordering of ptq spec §6 with the verdict of the comparison it rests on (evaluation spec §5: better / worse /
  * equivalent / inconclusive). Nothing is tuned here and no number is typed in: every figure is read from those files.
  *
@@ -8,6 +9,11 @@
  *                                                                                             # calibration, tfmq-components
  *   npx nx run tools:ptq-results --args="--collect=runs"   # copy runs/<name>/results.json to docs/results/ptq/<name>/
  *   npx nx run tools:ptq-results                           # write docs/results/ptq.md from the committed files
+ *
+ * A run too long for one sitting runs in shards (`--shard=1/3` … `3/3`: with 3 seeds, shard k is seed k − 1 of every
+ * cell) into run folders named `<name>-shard-<k>-of-<n>`; `--collect` copies each to `docs/results/ptq/<name>/shard-<k>-of-<n>/`.
+ * Until every shard is in, the run's section says which units are missing and its comparisons rest on the seeds
+ * present.
  *
  * The orderings' comparisons (with their margins) are declared in the recipes' `compare` lists, before running; a
  * claim whose comparison the recipe does not declare is an error. Options: `--results=dir` (default
@@ -18,7 +24,7 @@ import * as path from 'path';
 import { Verdict, tInterval, verdict } from '@diffpress/eval';
 import {
   ReportComparison, ReportTable, RunSummary, buildTable, builtinRegistry, diagnosticGroups, loadRecipe, markdownReport, mergeResults,
-  readResults, stageCost,
+  planUnits, readResults, stageCost,
 } from '@diffpress/recipes';
 import { arg, argOr } from '../cli-args';
 
@@ -99,15 +105,31 @@ interface Run {
   table: ReportTable;
   /** The recipe file changed since the run (its hash differs): say so. */
   stale: boolean;
+  /** Units the recipe plans, and the result files merged. */
+  planned: number;
+  parts: string[];
+}
+
+/** The result files of a run: its own `results.json`, or one per shard folder. */
+function resultFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const own = path.join(dir, 'results.json');
+  if (fs.existsSync(own)) return [own];
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((d) => path.join(dir, d, 'results.json'))
+    .filter((f) => fs.existsSync(f));
 }
 
 function loadRun(resultsDir: string, name: string, recipeFile: string): Run | null {
-  const file = path.join(resultsDir, name, 'results.json');
-  if (!fs.existsSync(file)) return null;
+  const parts = resultFiles(path.join(resultsDir, name));
+  if (parts.length === 0) return null;
   const v = loadRecipe(path.join(RECIPE_DIR, recipeFile), { registry: builtinRegistry() });
-  const results = readResults(file);
-  const summary = mergeResults([path.dirname(file)], v);
-  return { name, file, summary, table: buildTable(summary), stale: results.recipe.hash !== v.hash };
+  const stale = parts.some((f) => readResults(f).recipe.hash !== v.hash);
+  // mergeResults refuses files of another recipe hash; a stale run is shown as recorded, under its own hash.
+  const summary = mergeResults(parts, stale ? { ...v, hash: readResults(parts[0]).recipe.hash } : v);
+  return { name, file: path.join(resultsDir, name), summary, table: buildTable(summary), stale, planned: planUnits(v).length, parts };
 }
 
 /** The comparison a claim rests on, as the run's report computed it. */
@@ -177,21 +199,36 @@ function runSection(run: Run): string[] {
   const md = markdownReport(run.summary, run.table, { grids: [], plots: [] }, diagnosticGroups(run.summary)).split('\n');
   const body = md.slice(md.findIndex((l) => l.startsWith('Recipe ')));
   const lines = [`## ${run.name}`, ''];
-  if (run.stale) lines.push(`The recipe changed after this run (its hash differs from \`${path.relative(process.cwd(), run.file)}\`): rerun it.`, '');
+  if (run.stale) lines.push(`The recipe changed after this run (its hash differs from the results in \`${path.relative(process.cwd(), run.file)}\`): rerun it.`, '');
+  const done = run.summary.results.length;
+  if (done < run.planned) {
+    const seeds = [...new Set(run.summary.results.map((u) => u.seed))].sort((a, b) => a - b);
+    lines.push(`**Partial:** ${done} of ${run.planned} units (seeds ${seeds.join(', ')}) from ${run.parts.length} result file${run.parts.length === 1 ? '' : 's'}; the other shards are still to run, and every comparison here rests on the seeds present.`, '');
+  }
   lines.push(...body.map((l) => (l.startsWith('#') ? `#${l}` : l)));
   return lines;
 }
 
+/** Copies `<runs>/<name>/results.json` and `<runs>/<name>-shard-<k>-of-<n>/results.json` into the results folder. */
 function collect(runsDir: string, resultsDir: string): void {
   for (const { name } of RUNS) {
-    const from = path.join(runsDir, name, 'results.json');
-    if (!fs.existsSync(from)) {
-      console.log(`skipped ${name}: no ${from}`);
-      continue;
+    const whole = path.join(runsDir, name, 'results.json');
+    const shards = fs.existsSync(runsDir) ? fs.readdirSync(runsDir).filter((d) => d.startsWith(`${name}-shard-`) && fs.existsSync(path.join(runsDir, d, 'results.json'))) : [];
+    if (fs.existsSync(whole)) {
+      fs.rmSync(path.join(resultsDir, name), { recursive: true, force: true });
+      fs.mkdirSync(path.join(resultsDir, name), { recursive: true });
+      fs.copyFileSync(whole, path.join(resultsDir, name, 'results.json'));
+      console.log(`copied ${whole}`);
+    } else if (shards.length > 0) {
+      for (const d of shards) {
+        const to = path.join(resultsDir, name, d.slice(name.length + 1));
+        fs.mkdirSync(to, { recursive: true });
+        fs.copyFileSync(path.join(runsDir, d, 'results.json'), path.join(to, 'results.json'));
+        console.log(`copied ${path.join(runsDir, d, 'results.json')} → ${to}`);
+      }
+    } else {
+      console.log(`skipped ${name}: neither ${whole} nor ${name}-shard-* run folders in ${runsDir}`);
     }
-    fs.mkdirSync(path.join(resultsDir, name), { recursive: true });
-    fs.copyFileSync(from, path.join(resultsDir, name, 'results.json'));
-    console.log(`copied ${from}`);
   }
 }
 
