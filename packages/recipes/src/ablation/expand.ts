@@ -158,20 +158,34 @@ export function parseShard(text: string): Shard {
 }
 
 /**
- * The shard from the environment of a cluster array job, if any: Slurm (`SLURM_ARRAY_TASK_ID` minus
- * `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`) or a Kubernetes indexed Job (`JOB_COMPLETION_INDEX`, of
- * `DIFFPRESS_SHARDS`, which the Job must set to its completions count).
+ * The shard from the environment of a cluster array job, if any.
  *
- * @throws Error when a Kubernetes index is set without `DIFFPRESS_SHARDS`.
+ * - Slurm with `DIFFPRESS_SHARDS=n` (the form the cluster guide uses): array index `SLURM_ARRAY_TASK_ID` (0 … n − 1)
+ *   is shard index + 1 of n, whatever else the array holds — so a task resubmitted alone (`sbatch --array=2`) still
+ *   runs shard 3/n, not the whole run.
+ * - Slurm without it: `SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT` (right only
+ *   for the array as first submitted).
+ * - A Kubernetes indexed Job: `JOB_COMPLETION_INDEX`, of `DIFFPRESS_SHARDS`, which the Job must set to its
+ *   completions count.
+ *
+ * @throws Error when a Kubernetes index is set without `DIFFPRESS_SHARDS`, or an index is outside `DIFFPRESS_SHARDS`.
  */
 export function shardFromEnv(env: NodeJS.ProcessEnv = process.env): Shard | undefined {
+  const pinned = env.DIFFPRESS_SHARDS;
+  const of = (index: number, source: string): Shard => {
+    if (!(Number.isInteger(index) && index >= 0 && index < Number(pinned))) {
+      throw new Error(`${source}=${index} is not a shard index of DIFFPRESS_SHARDS=${pinned} (0 … ${Number(pinned) - 1})`);
+    }
+    return parseShard(`${index + 1}/${Number(pinned)}`);
+  };
+  if (env.SLURM_ARRAY_TASK_ID !== undefined && pinned !== undefined) return of(Number(env.SLURM_ARRAY_TASK_ID), 'SLURM_ARRAY_TASK_ID');
   if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) {
     const index = Number(env.SLURM_ARRAY_TASK_ID) - Number(env.SLURM_ARRAY_TASK_MIN ?? 0) + 1;
     return parseShard(`${index}/${Number(env.SLURM_ARRAY_TASK_COUNT)}`);
   }
   if (env.JOB_COMPLETION_INDEX !== undefined) {
-    if (env.DIFFPRESS_SHARDS === undefined) throw new Error('JOB_COMPLETION_INDEX is set but DIFFPRESS_SHARDS (the Job’s completions count) is not');
-    return parseShard(`${Number(env.JOB_COMPLETION_INDEX) + 1}/${Number(env.DIFFPRESS_SHARDS)}`);
+    if (pinned === undefined) throw new Error('JOB_COMPLETION_INDEX is set but DIFFPRESS_SHARDS (the Job’s completions count) is not');
+    return of(Number(env.JOB_COMPLETION_INDEX), 'JOB_COMPLETION_INDEX');
   }
   return undefined;
 }
