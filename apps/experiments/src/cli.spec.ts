@@ -90,6 +90,21 @@ describe('experiments CLI', () => {
     expect(qualityRows(out)).toEqual(qualityRows(path.join(tmp, 'run')));
   }, 180_000);
 
+  it('two runs on one store at once compute each unit once and count what the other computed as reused', async () => {
+    const store = path.join(tmp, 'store-twice');
+    const [a, b] = await Promise.all(['a', 'b'].map((x) => start(['ablation', `--recipe=${recipe}`, `--store=${store}`, `--out=${path.join(tmp, `run-twice-${x}`)}`, '--jobs=1']).done));
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const counts = [a, b].map((r) => /(\d+) units? computed, (\d+) reused, 0 failed/.exec(r.stderr)?.slice(1).map(Number));
+    // Units are claimed: a unit the other run holds is passed over, then read back once it is stored.
+    expect(counts.map((c) => c?.[0] ?? NaN).reduce((s, c) => s + c, 0)).toBe(3);
+    expect(counts.map((c) => (c?.[0] ?? NaN) + (c?.[1] ?? NaN))).toEqual([3, 3]);
+    const done = (r: { stderr: string }): number => (r.stderr.match(/: done$/gm) ?? []).length;
+    expect(done(a) + done(b)).toBe(3);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/: reused from the store \(finished by another process\)$/m);
+    expect(qualityRows(path.join(tmp, 'run-twice-a'))).toHaveLength(3);
+    expect(qualityRows(path.join(tmp, 'run-twice-b'))).toEqual(qualityRows(path.join(tmp, 'run-twice-a')));
+  }, 180_000);
+
   it('workers stop when their parent is killed, instead of running on as orphans', async () => {
     const slow = path.join(tmp, 'slow.yaml');
     fs.writeFileSync(slow, RECIPE.replace('steps: 2, batchSize: 4', 'steps: 50, batchSize: 16').replace('samples: 4', 'samples: 32'));

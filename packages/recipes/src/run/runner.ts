@@ -61,7 +61,10 @@ export interface RunSummary {
   units: number;
   /** Units computed by this run (here or in its workers). */
   computed: number;
-  /** Units found finished in the store. */
+  /**
+   * Units read from the store: finished before the run started, or by another process (another shard, another
+   * array job on the same store) while it ran.
+   */
   reused: number;
   /** Unit results, in unit order. */
   results: UnitResult[];
@@ -133,13 +136,23 @@ async function floorRows(v: ValidatedRecipe, ctx: UnitContext, featureNet: Featu
   return { seed, rows: value };
 }
 
-function runWorkers(options: RunOptions, log: RunLog): Promise<void> {
+/** The message a worker sends its parent for each unit it computed (not read back from the store). */
+interface ComputedMessage {
+  computed: number;
+}
+
+/** Runs the worker processes; resolves with the orders of the units they computed. */
+function runWorkers(options: RunOptions, log: RunLog): Promise<Set<number>> {
   const jobs = options.jobs ?? 1;
   if (!options.workerEntry) throw new Error('runRecipe: jobs > 1 needs a workerEntry script');
   const children: ChildProcess[] = [];
   const waits: Promise<void>[] = [];
+  const computed = new Set<number>();
   for (let w = 1; w <= jobs; w++) {
     const child = fork(options.workerEntry, [...(options.workerArgs ?? []), `--worker=${w}`], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (m: Partial<ComputedMessage>) => {
+      if (typeof m?.computed === 'number') computed.add(m.computed);
+    });
     children.push(child);
     waits.push(
       new Promise((resolve) => {
@@ -160,6 +173,7 @@ function runWorkers(options: RunOptions, log: RunLog): Promise<void> {
   return Promise.all(waits).then(() => {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
+    return computed;
   });
 }
 
@@ -185,36 +199,53 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   const before = finishedUnits(v, units, store);
   const reusedBefore = before.filter(Boolean).length;
   log.line(`${v.recipe.name}: ${units.length} unit${units.length === 1 ? '' : 's'}${options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : ''}, ${reusedBefore} already finished in ${store.root}`);
+  // Units computed by this run: by its workers (they say which), or here. Everything else is read from the store.
+  let computedBy = new Set<number>();
   if ((options.jobs ?? 1) > 1 && reusedBefore < units.length) {
     log.line(`starting ${options.jobs} worker processes`);
-    await runWorkers(options, log);
+    computedBy = await runWorkers(options, log);
   }
   const ctx = await unitContext(v, store, log);
-  const results: UnitResult[] = [];
-  const failed: RunSummary['failed'] = [];
-  let computed = 0;
-  for (const [i, unit] of units.entries()) {
-    const what = `unit ${i + 1}/${units.length} (cell ${unit.cell.index}${Object.keys(unit.cell.params).length ? `: ${JSON.stringify(unit.cell.params)}` : ''}, seed ${unit.seed})`;
+  const outcomes = new Map<number, { result: UnitResult } | { error: string }>();
+  const what = (i: number): string => {
+    const unit = units[i];
+    return `unit ${i + 1}/${units.length} (cell ${unit.cell.index}${Object.keys(unit.cell.params).length ? `: ${JSON.stringify(unit.cell.params)}` : ''}, seed ${unit.seed})`;
+  };
+  const index = new Map(units.map((u, i) => [u.order, i]));
+  // Under claims, like the workers: processes sharing the store (other shards, other array jobs) compute different
+  // units side by side, and a unit another process is computing is waited for and read back, not computed twice.
+  await runClaimed(store, units, unitKey.bind(null, v), async (unit) => {
+    const i = index.get(unit.order) as number;
     try {
       const { result, reused } = await runUnit(v, unit, ctx);
-      results.push(result);
-      if (!reused || !before[i]) computed++;
-      log.line(`${what}: ${before[i] ? 'reused from the store' : reused ? 'finished by a worker' : 'done'}`);
+      outcomes.set(unit.order, { result });
+      if (!reused) computedBy.add(unit.order);
+      const how = before[i] ? 'reused from the store' : !reused ? 'done' : computedBy.has(unit.order) ? 'finished by a worker' : 'reused from the store (finished by another process)';
+      log.line(`${what(i)}: ${how}`);
     } catch (err) {
       // Unreadable data fails every unit alike: stop the run with it rather than fail each unit in turn.
       if (err instanceof RecipeDataError) throw err;
-      failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: (err as Error).message });
-      log.line(`${what}: FAILED — ${(err as Error).message}`);
+      outcomes.set(unit.order, { error: (err as Error).message });
+      log.line(`${what(i)}: FAILED — ${(err as Error).message}`);
     }
+  });
+  const results: UnitResult[] = [];
+  const failed: RunSummary['failed'] = [];
+  for (const unit of units) {
+    const o = outcomes.get(unit.order);
+    if (o && 'result' in o) results.push(o.result);
+    else failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: o?.error ?? 'not run' });
   }
+  const computed = units.filter((u) => computedBy.has(u.order) && outcomes.has(u.order) && 'result' in (outcomes.get(u.order) as object)).length;
   // Without a feature network (paired metrics only) there is nothing to compare real images in.
   const { featureNet } = ctx;
   const floor = v.recipe.eval.floor && featureNet ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, featureNet, s))) : [];
   ctx.featureNet?.dispose();
   const info = engineInfo();
-  log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reusedBefore} reused, ${failed.length} failed`);
+  const reused = results.length - computed;
+  log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reused} reused, ${failed.length} failed`);
   return {
-    recipe: v, units: units.length, computed, reused: reusedBefore, results, failed, floor, seconds: (performance.now() - t0) / 1000,
+    recipe: v, units: units.length, computed, reused, results, failed, floor, seconds: (performance.now() - t0) / 1000,
     backend: info ? `${info.backend}${info.simd ? ' (SIMD)' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : 'unknown', shard: options.shard,
     runtime: runtimeSummary(runtime),
   };
@@ -253,6 +284,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
     refreshedAt = Date.now();
     try {
       const { reused } = await runUnit(v, unit, ctx);
+      if (!reused) process.send?.({ computed: unit.order } satisfies ComputedMessage);
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: ${reused ? 'already finished' : 'done'}`);
     } catch (err) {
       if (err instanceof RecipeDataError) throw err;
