@@ -289,8 +289,12 @@ export async function reportCommand(opts: ReportCommandOptions, io: Io): Promise
   const v = loadRecipe(recipeFile, { registry: builtinRegistry() });
   const summary = mergeResults(opts.dirs, v);
   const outDir = path.resolve(opts.out ?? (opts.merge ? defaultOutDir(v) : opts.dirs[0]));
-  const files = await writeReport(summary, outDir, path.resolve(opts.store ?? defaultStoreDir()));
+  const storeRoot = path.resolve(opts.store ?? defaultStoreDir());
+  const files = await writeReport(summary, outDir, storeRoot);
   printTable(files.table, io);
+  if (files.missingSamples.length > 0) {
+    io.err(`report: no sample strips for ${files.missingSamples.length} of the rows: their samples are not in ${storeRoot} (give the store the runs used: --store=<dir>)`);
+  }
   io.out(`report: ${files.html}`);
   return 0;
 }

@@ -16,9 +16,10 @@ export interface GridImage {
 /**
  * Sample strips, one per table row with samples: its first `count` samples, which start from the same x_T in every
  * row (sample i's noise is keyed by (seed, i)), so rows compare like for like; plus `grid.png` with all strips
- * stacked in table order.
+ * stacked in table order. A row whose samples are not in the store (a report re-rendered or merged away from the
+ * runs' store) gets no strip; its caption is added to `missing`.
  */
-export function sampleGrids(table: ReportTable, storeRoot: string, count: number, shape: readonly number[]): GridImage[] {
+export function sampleGrids(table: ReportTable, storeRoot: string, count: number, shape: readonly number[], missing: string[] = []): GridImage[] {
   if (count < 1) return [];
   const per = shape.reduce((a, b) => a * b, 1);
   const strips: Array<{ data: Float32Array; caption: string; i: number }> = [];
@@ -26,8 +27,14 @@ export function sampleGrids(table: ReportTable, storeRoot: string, count: number
     if (!r.sampleKey) return;
     const n = Math.min(count, r.samples);
     const data = new Float32Array(count * per).fill(1);
-    data.set(readCachedSamples(storeRoot, r.sampleKey, n, shape));
-    strips.push({ data, caption: `${r.label} · ${r.sampler}${Object.keys(r.params).length ? ` · ${Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : ''}`, i });
+    const caption = `${r.label} · ${r.sampler}${Object.keys(r.params).length ? ` · ${Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : ''}`;
+    try {
+      data.set(readCachedSamples(storeRoot, r.sampleKey, n, shape));
+    } catch {
+      missing.push(caption);
+      return;
+    }
+    strips.push({ data, caption, i });
   });
   if (strips.length === 0) return [];
   const png = (data: Float32Array, rows: number): Buffer => {

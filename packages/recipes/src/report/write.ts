@@ -50,6 +50,8 @@ export interface ReportFiles {
   comparisonsCsv: string;
   /** The table that was rendered. */
   table: ReportTable;
+  /** Rows (as captioned in the grids) whose samples were not in the store, so the report has no strip for them. */
+  missingSamples: string[];
 }
 
 /**
@@ -64,7 +66,8 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
   fs.mkdirSync(dir, { recursive: true });
   const table = buildTable(summary);
   const ev = summary.recipe.recipe.eval;
-  const grids = sampleGrids(table, storeRoot, ev.grid, recipeDataShape(summary.recipe.recipe.data, summary.recipe.baseDir));
+  const missingSamples: string[] = [];
+  const grids = sampleGrids(table, storeRoot, ev.grid, recipeDataShape(summary.recipe.recipe.data, summary.recipe.baseDir), missingSamples);
   for (const g of grids) writeFileAtomic(path.join(dir, 'samples', g.file), g.png);
   const plots = await reportPlots(table);
   const training = await trainingPlot(trainingCurves(summary, storeRoot));
@@ -78,6 +81,7 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     csv: path.join(dir, 'results.csv'),
     comparisonsCsv: path.join(dir, 'comparisons.csv'),
     table,
+    missingSamples,
   };
   writeJsonAtomic(files.json, {
     format: RESULTS_FORMAT,
