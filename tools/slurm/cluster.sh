@@ -116,7 +116,8 @@ start_munge() {
 
 start_daemons() {
   if ! pid_alive "$DIR/slurmctld.pid"; then
-    slurmctld -f "$CONF" -i >"$DIR/log/slurmctld.out" 2>&1 || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
+    # -c: a fresh controller state (jobs of an earlier cluster in this folder are gone with it).
+    slurmctld -f "$CONF" -c >"$DIR/log/slurmctld.out" 2>&1 || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
     say "started slurmctld (pid $(cat "$DIR/slurmctld.pid" 2>/dev/null || echo ?))"
   fi
   if ! pid_alive "$DIR/slurmd.pid"; then
