@@ -42,6 +42,26 @@ describe('file locks', () => {
     must(lock).release();
   });
 
+  it('breaks an abandoned lock only under its breaker, and clears a breaker left by a dead process', () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const deadOwner = JSON.stringify({ pid: Number(dead.stdout.toString()), host: os.hostname(), since: 'x' });
+    const file = path.join(dir, 'd.lock');
+    fs.writeFileSync(file, deadOwner);
+    // Another live process is breaking it (this process stands in for it): the lock is left alone for now.
+    const breaker = `${file}.break`;
+    fs.writeFileSync(breaker, JSON.stringify({ pid: process.pid, host: os.hostname(), since: 'y' }));
+    expect(tryLock(file)).toBeNull();
+    expect(fs.readFileSync(file, 'utf8')).toBe(deadOwner);
+    // A breaker whose process has died is removed; the next attempt breaks the lock and takes it.
+    fs.writeFileSync(breaker, deadOwner);
+    expect(tryLock(file)).toBeNull();
+    expect(fs.existsSync(breaker)).toBe(false);
+    const lock = tryLock(file);
+    expect(lock).not.toBeNull();
+    expect(fs.existsSync(breaker)).toBe(false);
+    must(lock).release();
+  });
+
   it('judges a lock of another host by its age, which refresh() resets', () => {
     const file = path.join(dir, 'c.lock');
     fs.writeFileSync(file, JSON.stringify({ pid: 1, host: 'elsewhere', since: 'x' }));

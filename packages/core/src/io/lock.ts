@@ -52,6 +52,35 @@ function abandoned(file: string, staleMs: number): boolean {
 }
 
 /**
+ * Removes the abandoned lock `file` under the breaker lock `<file>.break`, so that of two processes that both judged
+ * it abandoned only one removes it: without the breaker, the second could remove the fresh lock the first has just
+ * taken, and both would hold it. Under the breaker the lock is judged again. Returns whether `file` is gone (the
+ * caller may then create it); false while another process is breaking it.
+ */
+function breakAbandoned(file: string, staleMs: number): boolean {
+  const breaker = `${file}.break`;
+  let fd: number;
+  try {
+    fd = fs.openSync(breaker, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // A breaker is held for microseconds; one left by a process killed in that window is abandoned itself.
+    if (abandoned(breaker, staleMs)) fs.rmSync(breaker, { force: true });
+    return false;
+  }
+  try {
+    fs.writeFileSync(fd, JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() } satisfies LockOwner));
+    fs.closeSync(fd);
+    if (!fs.existsSync(file)) return true;
+    if (!abandoned(file, staleMs)) return false;
+    fs.rmSync(file, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(breaker, { force: true });
+  }
+}
+
+/**
  * Takes an exclusive lock by creating `file` (O_EXCL), so that processes sharing a folder — `--jobs` workers, or
  * cluster shards on a shared filesystem — never produce the same artifact twice at once. A lock left behind by a
  * killed process is detected (same host: its pid no longer exists; other host: not refreshed within `staleMs`) and
@@ -96,10 +125,7 @@ export function tryLock(file: string, options: LockOptions = {}): FileLock | nul
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (attempt === 0 && abandoned(file, staleMs)) {
-        fs.rmSync(file, { force: true });
-        continue;
-      }
+      if (attempt === 0 && abandoned(file, staleMs) && breakAbandoned(file, staleMs)) continue;
       return null;
     }
   }
