@@ -150,13 +150,14 @@ function runWorkers(options: RunOptions, log: RunLog): Promise<Set<number>> {
   const computed = new Set<number>();
   for (let w = 1; w <= jobs; w++) {
     const child = fork(options.workerEntry, [...(options.workerArgs ?? []), `--worker=${w}`], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // 'close', not 'exit': it comes after the IPC channel is drained, so no unit's message is missed.
     child.on('message', (m: Partial<ComputedMessage>) => {
       if (typeof m?.computed === 'number') computed.add(m.computed);
     });
     children.push(child);
     waits.push(
       new Promise((resolve) => {
-        child.on('exit', (code) => {
+        child.on('close', (code) => {
           if (code !== 0) log.line(`worker ${w} exited with code ${code}; its unfinished units are run here`);
           resolve();
         });
@@ -175,6 +176,42 @@ function runWorkers(options: RunOptions, log: RunLog): Promise<Set<number>> {
     process.removeListener('SIGTERM', stop);
     return computed;
   });
+}
+
+/** A run log that keeps the claim of the unit being computed alive; see {@link claimKeeper}. */
+interface ClaimKeeper {
+  /** The log to give the unit: its progress callback refreshes the claim held. */
+  log: RunLog;
+  /** The claim of the unit now computed (null between units). */
+  hold(claim: FileLock | null): void;
+}
+
+/**
+ * Wraps a run log so that the claim of the unit being computed is refreshed at least every minute: a claim of another
+ * host counts as abandoned after 30 minutes without a refresh, and a unit can take longer. The work is synchronous
+ * compute chained by promises, so timers do not fire during it; the sampler's and the methods' progress callbacks
+ * are where the refresh happens. `beforeProgress` runs first (a worker checks there that its parent still exists).
+ */
+function claimKeeper(log: RunLog, beforeProgress: () => void = () => undefined): ClaimKeeper {
+  let held: FileLock | null = null;
+  let refreshedAt = Date.now();
+  return {
+    log: {
+      line: (text) => log.line(text),
+      progress: (label, done, total, unit) => {
+        beforeProgress();
+        if (held && Date.now() - refreshedAt > 60_000) {
+          held.refresh();
+          refreshedAt = Date.now();
+        }
+        log.progress(label, done, total, unit);
+      },
+    },
+    hold: (claim) => {
+      held = claim;
+      refreshedAt = Date.now();
+    },
+  };
 }
 
 /**
@@ -205,7 +242,8 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
     log.line(`starting ${options.jobs} worker processes`);
     computedBy = await runWorkers(options, log);
   }
-  const ctx = await unitContext(v, store, log);
+  const keeper = claimKeeper(log);
+  const ctx = await unitContext(v, store, keeper.log);
   const outcomes = new Map<number, { result: UnitResult } | { error: string }>();
   const what = (i: number): string => {
     const unit = units[i];
@@ -214,8 +252,9 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   const index = new Map(units.map((u, i) => [u.order, i]));
   // Under claims, like the workers: processes sharing the store (other shards, other array jobs) compute different
   // units side by side, and a unit another process is computing is waited for and read back, not computed twice.
-  await runClaimed(store, units, unitKey.bind(null, v), async (unit) => {
+  await runClaimed(store, units, unitKey.bind(null, v), async (unit, claim) => {
     const i = index.get(unit.order) as number;
+    keeper.hold(claim);
     try {
       const { result, reused } = await runUnit(v, unit, ctx);
       outcomes.set(unit.order, { result });
@@ -227,6 +266,8 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
       if (err instanceof RecipeDataError) throw err;
       outcomes.set(unit.order, { error: (err as Error).message });
       log.line(`${what(i)}: FAILED — ${(err as Error).message}`);
+    } finally {
+      keeper.hold(null);
     }
   });
   const results: UnitResult[] = [];
@@ -257,31 +298,20 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
  */
 export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker: number, shard?: Shard): Promise<void> {
   const printer = consoleLog({ prefix: `[w${worker}] ` });
-  // A worker whose parent was killed must not run on as an orphan. The work is synchronous compute chained by
-  // promises, so IPC 'disconnect' events are not delivered in time; the sampler's per-step progress callback is
-  // where the worker notices instead (its parent pid changes when it is re-parented).
+  // A worker whose parent was killed must not run on as an orphan. IPC 'disconnect' events are not delivered during
+  // the synchronous work, so the worker checks at each progress callback (its parent pid changes when it is
+  // re-parented).
   const parent = process.ppid;
-  // The claim of the unit being computed; refreshed from the same callback (timers do not fire during the work).
-  let held: FileLock | null = null;
-  let refreshedAt = Date.now();
-  const log: RunLog = {
-    line: (text) => printer.line(text),
-    progress: (label, done, total, unit) => {
-      if (process.ppid !== parent) {
-        printer.line('the parent process is gone; stopping');
-        process.exit(1);
-      }
-      if (held && Date.now() - refreshedAt > 60_000) {
-        held.refresh();
-        refreshedAt = Date.now();
-      }
-      printer.progress(label, done, total, unit);
-    },
-  };
+  const keeper = claimKeeper(printer, () => {
+    if (process.ppid !== parent) {
+      printer.line('the parent process is gone; stopping');
+      process.exit(1);
+    }
+  });
+  const log = keeper.log;
   const ctx = await unitContext(v, store, log);
   await runClaimed(store, planUnits(v, shard), unitKey.bind(null, v), async (unit, lock) => {
-    held = lock;
-    refreshedAt = Date.now();
+    keeper.hold(lock);
     try {
       const { reused } = await runUnit(v, unit, ctx);
       if (!reused) process.send?.({ computed: unit.order } satisfies ComputedMessage);
@@ -290,7 +320,7 @@ export async function runWorker(v: ValidatedRecipe, store: ArtifactStore, worker
       if (err instanceof RecipeDataError) throw err;
       log.line(`cell ${unit.cell.index} seed ${unit.seed}: FAILED — ${(err as Error).message}`);
     } finally {
-      held = null;
+      keeper.hold(null);
     }
   });
   ctx.featureNet?.dispose();
