@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear, Module, Rng, initEngine, rawFromFloat32, readSafetensorsFile, rawToFloat32, writeSafetensorsFile } from '@diffpress/core';
 import { NoiseSchedule, SamplerConfig, SamplingHook, sample, scheduleFromConfig } from '@diffpress/diffusion';
 import { canonicalJson, fileDigest, jsonDigest, moduleDigest } from './digest';
-import { DrawSamplesOptions, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, readCachedSamples, samplerLabel } from './sample-store';
+import { DrawSamplesOptions, MissingSamplesError, SAMPLE_CHUNK, SamplingModel, cachedSampleCount, canonicalSampler, drawSamples, readCachedSamples, samplerLabel } from './sample-store';
 
 /** A parameter-free denoiser: ε̂ = z / 2. */
 class HalfDenoiser extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
@@ -254,6 +254,8 @@ describe('drawSamples', () => {
     expect(readCachedSamples(cacheDir, set.key, 20, shape)).toEqual(set.data);
     expect(readCachedSamples(cacheDir, set.key, 5, shape)).toEqual(set.data.subarray(0, 10));
     expect(() => readCachedSamples(cacheDir, set.key, 21, shape)).toThrow(/holds only 20 of the 21 samples asked/);
+    expect(() => readCachedSamples(cacheDir, set.key, 21, shape)).toThrow(MissingSamplesError);
+    expect(() => readCachedSamples(cacheDir, 'f'.repeat(64), 1, shape)).toThrow(MissingSamplesError);
   });
 
   it('onStepProgress reports fractional progress after every sampler step, batch by batch', () => {

@@ -356,18 +356,25 @@ export function drawSamples(options: DrawSamplesOptions): SampleSet {
   return { data, count, shape, key, modelDigest: digest, seconds, cached, backends: [...backends] };
 }
 
+/** Thrown by {@link readCachedSamples} when the cache does not hold the samples asked for (a store without them). */
+export class MissingSamplesError extends Error {
+  /** The class name, for messages and logs. */
+  override name = 'MissingSamplesError';
+}
+
 /**
  * Reads the first `count` samples of a cached set by its key (as recorded in result rows and reports), without the
  * model — e.g. to draw sample grids of a finished run.
  *
- * @throws Error when the cache holds fewer than `count` contiguous samples of the set.
+ * @throws MissingSamplesError when the cache holds fewer than `count` contiguous samples of the set; a chunk that
+ * cannot be read throws as it is.
  */
 export function readCachedSamples(cacheDir: string, key: string, count: number, shape: readonly number[]): Float32Array {
   const per = shape.reduce((a, b) => a * b, 1);
   const dir = cachePath(cacheDir, SAMPLES_KIND, key);
   const pieces = planPieces(listChunks(dir, per), count);
   const missing = pieces.find((p) => !p.chunk);
-  if (missing) throw new Error(`sample set ${key.slice(0, 12)} in ${cacheDir} holds only ${missing.start} of the ${count} samples asked`);
+  if (missing) throw new MissingSamplesError(`sample set ${key.slice(0, 12)} in ${cacheDir} holds only ${missing.start} of the ${count} samples asked`);
   const data = new Float32Array(count * per);
   for (const p of pieces) data.set(readChunk((p.chunk as ChunkFile).file).data.subarray(0, (p.end - p.start) * per), p.start * per);
   return data;

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { encodePng, imageGrid } from '@diffpress/diffusion';
-import { readCachedSamples } from '@diffpress/eval';
+import { MissingSamplesError, readCachedSamples } from '@diffpress/eval';
 import { ReportTable } from './table';
 
 /** One sample strip of the report: the first samples of one table row. */
@@ -17,7 +17,7 @@ export interface GridImage {
  * Sample strips, one per table row with samples: its first `count` samples, which start from the same x_T in every
  * row (sample i's noise is keyed by (seed, i)), so rows compare like for like; plus `grid.png` with all strips
  * stacked in table order. A row whose samples are not in the store (a report re-rendered or merged away from the
- * runs' store) gets no strip; its caption is added to `missing`.
+ * runs' store) gets no strip; its caption is added to `missing`. An unreadable chunk throws.
  */
 export function sampleGrids(table: ReportTable, storeRoot: string, count: number, shape: readonly number[], missing: string[] = []): GridImage[] {
   if (count < 1) return [];
@@ -30,7 +30,9 @@ export function sampleGrids(table: ReportTable, storeRoot: string, count: number
     const caption = `${r.label} · ${r.sampler}${Object.keys(r.params).length ? ` · ${Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : ''}`;
     try {
       data.set(readCachedSamples(storeRoot, r.sampleKey, n, shape));
-    } catch {
+    } catch (err) {
+      // Absent samples only: a chunk that is there but cannot be read is an error to see, not a missing strip.
+      if (!(err instanceof MissingSamplesError)) throw err;
       missing.push(caption);
       return;
     }
