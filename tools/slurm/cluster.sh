@@ -11,22 +11,29 @@
 # Everything lives in $DIFFPRESS_SLURM_DIR (default /tmp/diffpress-slurm): slurm.conf, the munge key and socket,
 # spool and state folders, the daemons' logs and pid files. Slurm's clients find the config through SLURM_CONF
 # (`eval "$(tools/slurm/cluster.sh env)"`), so nothing under /etc is touched and an installed cluster's config is
-# never read or overwritten. The daemons listen on 127.0.0.1 only (ports 6817/6818 unless SLURM_CTLD_PORT /
-# SLURM_NODE_PORT say otherwise); nothing beyond the loopback address is contacted. Process tracking by process
-# group and no task plugin: no systemd, no cgroups needed, which containers often lack.
+# never read or overwritten. The node and the controller are addressed as 127.0.0.1, so nothing beyond the loopback
+# address is contacted; the daemons still listen on every address (Slurm has no option to bind one), on ports 16817
+# and 16818 — not Slurm's own 6817/6818, so an installed cluster is not in the way (SLURM_CTLD_PORT and
+# SLURM_NODE_PORT change them). Process tracking by process group and no task plugin: no systemd, no cgroups needed,
+# which containers often lack. `up` and `down` run as root (the daemons run as root, SlurmUser=root).
 set -euo pipefail
 
 DIR="${DIFFPRESS_SLURM_DIR:-/tmp/diffpress-slurm}"
 CONF="$DIR/slurm.conf"
 SOCKET="$DIR/munge/munge.socket"
-CTLD_PORT="${SLURM_CTLD_PORT:-6817}"
-NODE_PORT="${SLURM_NODE_PORT:-6818}"
+CTLD_PORT="${SLURM_CTLD_PORT:-16817}"
+NODE_PORT="${SLURM_NODE_PORT:-16818}"
+# The first line of every slurm.conf this script writes: `down` removes only a folder that holds one.
+MARKER="# Written by tools/slurm/cluster.sh: one node, this machine, loopback only."
 export SLURM_CONF="$CONF"
 
 say() { echo "slurm-cluster: $*"; }
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
 
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Whether the pid file's process is the daemon named (a pid can be reused after the daemon died).
+daemon_alive() { pid_alive "$1" && [[ "$(ps -p "$(cat "$1")" -o comm= 2>/dev/null)" == "$2" ]]; }
 
 missing_packages() {
   local missing=()
@@ -61,7 +68,7 @@ write_config() {
   mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
   mkdir -p "$DIR/munge" "$DIR/spool" "$DIR/state" "$DIR/log"
   cat >"$CONF" <<EOF
-# Written by tools/slurm/cluster.sh: one node, this machine, loopback only.
+$MARKER
 ClusterName=diffpress
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
@@ -100,7 +107,7 @@ EOF
 }
 
 start_munge() {
-  if pid_alive "$DIR/munged.pid"; then return 0; fi
+  if daemon_alive "$DIR/munged.pid" munged; then return 0; fi
   if [[ ! -s "$DIR/munge/munge.key" ]]; then
     dd if=/dev/urandom of="$DIR/munge/munge.key" bs=1024 count=1 status=none
     chmod 400 "$DIR/munge/munge.key"
@@ -115,12 +122,12 @@ start_munge() {
 }
 
 start_daemons() {
-  if ! pid_alive "$DIR/slurmctld.pid"; then
+  if ! daemon_alive "$DIR/slurmctld.pid" slurmctld; then
     # -c: a fresh controller state (jobs of an earlier cluster in this folder are gone with it).
     slurmctld -f "$CONF" -c >"$DIR/log/slurmctld.out" 2>&1 || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
     say "started slurmctld (pid $(cat "$DIR/slurmctld.pid" 2>/dev/null || echo ?))"
   fi
-  if ! pid_alive "$DIR/slurmd.pid"; then
+  if ! daemon_alive "$DIR/slurmd.pid" slurmd; then
     slurmd -f "$CONF" >"$DIR/log/slurmd.out" 2>&1 || die "slurmd did not start: $(tail -n 5 "$DIR/log/slurmd.log" 2>/dev/null)"
     say "started slurmd (pid $(cat "$DIR/slurmd.pid" 2>/dev/null || echo ?))"
   fi
@@ -145,6 +152,10 @@ up() {
   local missing
   missing=$(missing_packages)
   [[ -z "$missing" ]] || die "not installed: $missing (run '$0 install' as root, or apt-get install slurm-wlm munge)"
+  [[ $(id -u) -eq 0 ]] || die "up runs the daemons as root: run it as root"
+  if [[ -e "$DIR" && ! -f "$CONF" ]] && [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
+    die "$DIR exists and is not this script's (no slurm.conf): set DIFFPRESS_SLURM_DIR to a folder of its own"
+  fi
   mkdir -p "$DIR"
   write_config
   start_munge
@@ -154,15 +165,21 @@ up() {
 
 down() {
   local name
+  [[ -d "$DIR" ]] || { say "nothing to stop: no $DIR"; return 0; }
+  [[ -f "$CONF" && "$(head -n 1 "$CONF")" == "$MARKER" ]] || die "$DIR is not a folder this script made (no slurm.conf of its own): left alone"
+  # Jobs first: their processes would otherwise outlive slurmd in a spool folder that is about to go.
+  if daemon_alive "$DIR/slurmctld.pid" slurmctld; then
+    scancel --full --quiet --user=root >/dev/null 2>&1 || true
+  fi
   for name in slurmd slurmctld munged; do
-    if pid_alive "$DIR/$name.pid"; then
+    if daemon_alive "$DIR/$name.pid" "$name"; then
       kill "$(cat "$DIR/$name.pid")" 2>/dev/null || true
       say "stopped $name"
     fi
   done
   # Let the daemons exit before their state is removed.
   for _ in $(seq 1 20); do
-    pid_alive "$DIR/slurmd.pid" || pid_alive "$DIR/slurmctld.pid" || pid_alive "$DIR/munged.pid" || break
+    daemon_alive "$DIR/slurmd.pid" slurmd || daemon_alive "$DIR/slurmctld.pid" slurmctld || daemon_alive "$DIR/munged.pid" munged || break
     sleep 0.5
   done
   rm -rf "$DIR"
