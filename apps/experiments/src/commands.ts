@@ -168,6 +168,8 @@ export interface RunCommandOptions {
   seeds?: string;
   /** Print the units and what the store holds, compute nothing. */
   dryRun?: boolean;
+  /** Write the report of the units the store holds, compute nothing (the others are listed as pending). */
+  finishedOnly?: boolean;
   /** Backend (`tensorflow`, `wasm`, `cpu`). */
   backend?: string;
   /** Runtime of sampling and evaluation (`tfjs`, `onnx`); overrides the recipe's. */
@@ -245,7 +247,7 @@ export async function runCommand(opts: RunCommandOptions, io: Io): Promise<numbe
   if (opts.backend) workerArgs.push(`--backend=${opts.backend}`);
   if (opts.runtime !== undefined) workerArgs.push(`--runtime=${opts.runtime}`);
   if (opts.threads !== undefined) workerArgs.push(`--threads=${opts.threads}`);
-  const summary = await runRecipe(v, { store, shard, jobs, workerEntry: path.join(__dirname, `main${path.extname(__filename)}`), workerArgs });
+  const summary = await runRecipe(v, { store, shard, jobs, workerEntry: path.join(__dirname, `main${path.extname(__filename)}`), workerArgs, finishedOnly: opts.finishedOnly });
   const files = await writeReport(summary, outDir, store.root);
   printTable(files.table, io);
   io.out(`report: ${files.html}`);

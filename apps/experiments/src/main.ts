@@ -20,6 +20,7 @@ function runOptions<T>(y: yargs.Argv<T>) {
     .option('jobs', { type: 'number', describe: 'parallel worker processes sharing the store (ablation default: number of CPUs)' })
     .option('seeds', { type: 'string', describe: 'seeds: a count (3 → 0,1,2) or a list (0,5,9); overrides the recipe' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the units and what the store holds; compute nothing' })
+    .option('finished-only', { type: 'boolean', default: false, describe: 'write the report of the units the store holds and list the rest as pending; compute nothing' })
     .option('backend', { type: 'string', describe: 'tensorflow | wasm | cpu (default: the best available; env DIFFPRESS_BACKEND)' })
     .option('runtime', { type: 'string', describe: 'tfjs | onnx: where samples are drawn and evaluated (overrides the recipe; onnx falls back to tfjs where onnxruntime-node is missing)' })
     .option('threads', { type: 'number', describe: 'onnxruntime threads per worker process (overrides the recipe; implies --runtime onnx unless given)' })
@@ -31,10 +32,10 @@ async function main(): Promise<number> {
   await yargs(process.argv.slice(2))
     .scriptName('experiments')
     .command('run', 'run a recipe once (its ablation section ignored)', runOptions, async (a) => {
-      code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
+      code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
     })
     .command('ablation', 'run every cell of a recipe ablation (default recipe: samplers and PTQ methods on the shipped ε-model)', runOptions, async (a) => {
-      code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
+      code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
     })
     .command(
       'validate [files..]',

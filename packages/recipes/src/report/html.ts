@@ -51,6 +51,9 @@ export function htmlReport(summary: RunSummary, table: ReportTable, grids: GridI
     comparisonsHtml(table),
   ];
   if (warnings.length) parts.push('<h2>Skipped cells and warnings</h2><ul>', ...warnings.map((w) => `<li class="warn">${escapeHtml(`${w.path ? `${w.path}: ` : ''}${w.message}`)}</li>`), '</ul>');
+  if (summary.pending?.length) {
+    parts.push(`<h2>Pending units</h2><p>${summary.pending.length} of ${summary.units} units are not computed yet (a <code>--finished-only</code> report of a run in progress).</p><ul>`, ...summary.pending.map((u) => `<li>${escapeHtml(`${JSON.stringify(u.params)} seed ${u.seed}`)}</li>`), '</ul>');
+  }
   if (summary.failed.length) parts.push('<h2>Failed units</h2><ul>', ...summary.failed.map((f) => `<li class="fail">${escapeHtml(`${JSON.stringify(f.params)} seed ${f.seed}: ${f.error}`)}</li>`), '</ul>');
   const strips = grids.filter((g) => g.file !== 'grid.png');
   if (strips.length) {

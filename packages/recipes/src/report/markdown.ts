@@ -35,6 +35,11 @@ export function markdownReport(summary: RunSummary, table: ReportTable, files: {
     for (const w of warnings) lines.push(`- ${w.path ? `\`${w.path}\`: ` : ''}${w.message}`);
     lines.push('');
   }
+  if (summary.pending?.length) {
+    lines.push(`**Partial:** ${summary.pending.length} of ${summary.units} units are not computed yet (a \`--finished-only\` report of a run in progress):`, '');
+    for (const u of summary.pending) lines.push(`- ${JSON.stringify(u.params)} seed ${u.seed}`);
+    lines.push('');
+  }
   if (summary.failed.length) {
     lines.push('## Failed units', '');
     for (const f of summary.failed) lines.push(`- ${JSON.stringify(f.params)} seed ${f.seed}: ${f.error}`);

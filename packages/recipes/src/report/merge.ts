@@ -39,6 +39,8 @@ export interface ResultsFile {
   results: RunSummary['results'];
   /** Failed units. */
   failed: RunSummary['failed'];
+  /** Units a `--finished-only` run left pending (absent otherwise). */
+  pending?: RunSummary['pending'];
   /**
    * The comparisons of the run's table (absent in results written before comparisons existed). Merging does not read
    * them: the merged table computes its own from the merged results.
@@ -71,6 +73,8 @@ export function mergeResults(dirs: readonly string[], recipe: ValidatedRecipe): 
   const results = [...byOrder.values()].sort((a, b) => a.order - b.order);
   const done = new Set(results.map((u) => u.order));
   const failed = parts.flatMap((p) => p.r.failed).filter((f) => !done.has(f.order));
+  const pendingParts = parts.filter((p) => p.r.pending);
+  const pending = [...new Map(pendingParts.flatMap((p) => p.r.pending ?? []).filter((u) => !done.has(u.order)).map((u) => [u.order, u])).values()].sort((a, b) => a.order - b.order);
   return {
     recipe,
     units: parts.reduce((a, p) => a + p.r.units, 0),
@@ -78,6 +82,7 @@ export function mergeResults(dirs: readonly string[], recipe: ValidatedRecipe): 
     reused: parts.reduce((a, p) => a + p.r.reused, 0),
     results,
     failed,
+    ...(pendingParts.length ? { pending } : {}),
     floor: parts[0].r.floor,
     seconds: Math.max(...parts.map((p) => p.r.seconds)),
     backend: [...new Set(parts.map((p) => p.r.backend))].join(' / '),

@@ -96,6 +96,7 @@ export async function writeReport(summary: RunSummary, dir: string, storeRoot: s
     floor: summary.floor,
     results: summary.results,
     failed: summary.failed,
+    ...(summary.pending ? { pending: summary.pending } : {}),
     warnings: summary.recipe.warnings,
     comparisons: table.comparisons,
   });

@@ -82,6 +82,28 @@ describe('runRecipe', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('finishedOnly reports what the store holds, lists the rest as pending and computes nothing; merging drops what another part finished', async () => {
+    // A store holding the first unit only: its artifact copied from the full store.
+    const partial = new ArtifactStore(path.join(tmp, 'store-partial'));
+    const v = recipe(SAMPLER_ABLATION);
+    const [u0, u1] = planUnits(v);
+    await partial.produceJson('unit', unitKey(v, u0, partial), async () => first.results[0], {});
+    const log = memoryLog();
+    const peek = await runRecipe(v, { store: partial, log, finishedOnly: true });
+    expect(peek).toMatchObject({ units: 2, computed: 0, reused: 1, failed: [], pending: [{ order: u1.order, params: { 'sample.steps': 3 }, seed: 0 }] });
+    expect(peek.results).toEqual([first.results[0]]);
+    expect(finishedUnits(v, [u1], partial)).toEqual([false]);
+    expect(log.lines).toContain('finished only: 1 unit not in the store stay pending');
+    const dir = path.join(tmp, 'run-partial');
+    await writeReport(peek, dir, partial.root);
+    expect(fs.readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain('**Partial:** 1 of 2 units are not computed yet');
+    // Merged with a complete run, nothing is pending any more; alone, the pending unit stays listed.
+    const full = path.join(tmp, 'run-full');
+    await writeReport(first, full, store.root);
+    expect(mergeResults([dir, full], v).pending).toEqual([]);
+    expect(mergeResults([dir], v).pending?.map((u) => u.order)).toEqual([u1.order]);
+  });
+
   it('writes the run folder: results, table, self-contained HTML, sample strips, plots, resolved recipe', async () => {
     const out = path.join(tmp, 'run');
     const files = await writeReport(first, out, store.root);

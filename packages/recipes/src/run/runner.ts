@@ -31,6 +31,11 @@ export interface RunOptions {
   workerArgs?: string[];
   /** Run log (default: the console). */
   log?: RunLog;
+  /**
+   * Compute no unit: report the units the store already holds and list the others as pending — a look at a long run
+   * in progress, or its finished part to keep before the machine goes (default false).
+   */
+  finishedOnly?: boolean;
 }
 
 /** The floor: real held-out data evaluated like a model (the best any model can score at this n). */
@@ -53,6 +58,16 @@ export interface FailedUnit {
   error: string;
 }
 
+/** A unit a `finishedOnly` run found not finished. */
+export interface PendingUnit {
+  /** Unit order. */
+  order: number;
+  /** Its cell's axis values. */
+  params: Record<string, unknown>;
+  /** Its seed. */
+  seed: number;
+}
+
 /** What a run produced. */
 export interface RunSummary {
   /** The recipe. */
@@ -70,6 +85,8 @@ export interface RunSummary {
   results: UnitResult[];
   /** Units that failed, with the error. */
   failed: FailedUnit[];
+  /** Units not computed because the run was `finishedOnly` (absent otherwise). */
+  pending?: PendingUnit[];
   /** Floor rows per seed (when the recipe asks for them). */
   floor: FloorResult[];
   /** Wall-clock seconds of the run. */
@@ -238,7 +255,9 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   log.line(`${v.recipe.name}: ${units.length} unit${units.length === 1 ? '' : 's'}${options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : ''}, ${reusedBefore} already finished in ${store.root}`);
   // Units computed by this run: by its workers (they say which), or here. Everything else is read from the store.
   let computedBy = new Set<number>();
-  if ((options.jobs ?? 1) > 1 && reusedBefore < units.length) {
+  const finishedOnly = options.finishedOnly === true;
+  if (finishedOnly) log.line(`finished only: ${units.length - reusedBefore} unit${units.length - reusedBefore === 1 ? '' : 's'} not in the store stay pending`);
+  if (!finishedOnly && (options.jobs ?? 1) > 1 && reusedBefore < units.length) {
     log.line(`starting ${options.jobs} worker processes`);
     computedBy = await runWorkers(options, log);
   }
@@ -252,7 +271,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   const index = new Map(units.map((u, i) => [u.order, i]));
   // Under claims, like the workers: processes sharing the store (other shards, other array jobs) compute different
   // units side by side, and a unit another process is computing is waited for and read back, not computed twice.
-  await runClaimed(store, units, unitKey.bind(null, v), async (unit, claim) => {
+  await runClaimed(store, finishedOnly ? units.filter((_, i) => before[i]) : units, unitKey.bind(null, v), async (unit, claim) => {
     const i = index.get(unit.order) as number;
     keeper.hold(claim);
     try {
@@ -272,9 +291,11 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   });
   const results: UnitResult[] = [];
   const failed: RunSummary['failed'] = [];
+  const pending: PendingUnit[] = [];
   for (const unit of units) {
     const o = outcomes.get(unit.order);
     if (o && 'result' in o) results.push(o.result);
+    else if (!o && finishedOnly) pending.push({ order: unit.order, params: unit.cell.params, seed: unit.seed });
     else failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: o?.error ?? 'not run' });
   }
   const computed = units.filter((u) => computedBy.has(u.order) && outcomes.has(u.order) && 'result' in (outcomes.get(u.order) as object)).length;
@@ -286,7 +307,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
   const reused = results.length - computed;
   log.line(`${computed} unit${computed === 1 ? '' : 's'} computed, ${reused} reused, ${failed.length} failed`);
   return {
-    recipe: v, units: units.length, computed, reused, results, failed, floor, seconds: (performance.now() - t0) / 1000,
+    recipe: v, units: units.length, computed, reused, results, failed, ...(finishedOnly ? { pending } : {}), floor, seconds: (performance.now() - t0) / 1000,
     backend: info ? `${info.backend}${info.simd ? ' (SIMD)' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : 'unknown', shard: options.shard,
     runtime: runtimeSummary(runtime),
   };
