@@ -4,7 +4,7 @@ import * as path from 'path';
 import { z } from 'zod';
 import { BackendName, DEFAULT_STAGE_INPUTS, initEngine } from '@diffpress/core';
 import {
-  ArtifactStore, RecipeError, RecipeProblem, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, loadRecipe,
+  ArtifactStore, RecipeError, RecipeProblem, Shard, ValidatedRecipe, builtinRegistry, defaultOutDir, defaultStoreDir, finishedUnits, formatProblem, headerCells, importResults, loadRecipe,
   mergeResults, parseShard, planUnits, readResults, recipeJsonSchema, rowCells, runRecipe, runWorker, shardFromEnv, validateRecipeFile, writeReport,
 } from '@diffpress/recipes';
 
@@ -170,6 +170,8 @@ export interface RunCommandOptions {
   dryRun?: boolean;
   /** Write the report of the units the store holds, compute nothing (the others are listed as pending). */
   finishedOnly?: boolean;
+  /** Run folders of earlier (partial) runs of the recipe whose unit results are put into the store first. */
+  resumeFrom?: string[];
   /** Backend (`tensorflow`, `wasm`, `cpu`). */
   backend?: string;
   /** Runtime of sampling and evaluation (`tfjs`, `onnx`); overrides the recipe's. */
@@ -229,6 +231,10 @@ export async function runCommand(opts: RunCommandOptions, io: Io): Promise<numbe
     await initEngine({ backend: opts.backend as BackendName | undefined, quiet: true });
     await runWorker(v, store, opts.worker, shard);
     return 0;
+  }
+  if (opts.resumeFrom?.length) {
+    const n = await importResults(opts.resumeFrom, v, store);
+    io.err(`resume: ${n} unit result${n === 1 ? '' : 's'} of ${opts.resumeFrom.join(', ')} put into ${store.root}`);
   }
   const units = planUnits(v, shard);
   if (opts.dryRun) {

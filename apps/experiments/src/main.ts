@@ -21,6 +21,7 @@ function runOptions<T>(y: yargs.Argv<T>) {
     .option('seeds', { type: 'string', describe: 'seeds: a count (3 → 0,1,2) or a list (0,5,9); overrides the recipe' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the units and what the store holds; compute nothing' })
     .option('finished-only', { type: 'boolean', default: false, describe: 'write the report of the units the store holds and list the rest as pending; compute nothing' })
+    .option('resume-from', { type: 'string', array: true, describe: 'run folders of earlier runs of this recipe (e.g. committed results.json): their unit results go into the store first and are not computed again' })
     .option('backend', { type: 'string', describe: 'tensorflow | wasm | cpu (default: the best available; env DIFFPRESS_BACKEND)' })
     .option('runtime', { type: 'string', describe: 'tfjs | onnx: where samples are drawn and evaluated (overrides the recipe; onnx falls back to tfjs where onnxruntime-node is missing)' })
     .option('threads', { type: 'number', describe: 'onnxruntime threads per worker process (overrides the recipe; implies --runtime onnx unless given)' })
@@ -32,10 +33,10 @@ async function main(): Promise<number> {
   await yargs(process.argv.slice(2))
     .scriptName('experiments')
     .command('run', 'run a recipe once (its ablation section ignored)', runOptions, async (a) => {
-      code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
+      code = await runCommand({ recipe: a.recipe, ablation: false, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], resumeFrom: a['resume-from'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
     })
     .command('ablation', 'run every cell of a recipe ablation (default recipe: samplers and PTQ methods on the shipped ε-model)', runOptions, async (a) => {
-      code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
+      code = await runCommand({ recipe: a.recipe, ablation: true, store: a.store, out: a.out, shard: a.shard, jobs: a.jobs, seeds: a.seeds, dryRun: a['dry-run'], finishedOnly: a['finished-only'], resumeFrom: a['resume-from'], backend: a.backend, runtime: a.runtime, threads: a.threads, worker: a.worker }, consoleIo);
     })
     .command(
       'validate [files..]',

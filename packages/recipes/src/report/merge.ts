@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ValidatedRecipe } from '../recipe/validate';
-import { RunSummary } from '../run/runner';
+import { RunSummary, planUnits } from '../run/runner';
+import { unitKey } from '../run/unit';
+import { ArtifactStore } from '../store/store';
 import { ReportComparison } from './comparisons';
 import { RESULTS_FORMAT } from './write';
 
@@ -55,6 +57,35 @@ export function readResults(dir: string): ResultsFile {
   const r = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile;
   if (r.format > RESULTS_FORMAT) throw new Error(`${file}: results format ${r.format} is newer than this diffpress understands (${RESULTS_FORMAT})`);
   return r;
+}
+
+/**
+ * Puts the unit results of earlier run folders of this recipe into a store, under the keys the units have there, so
+ * that a run on another machine (a new session, another cluster) does not compute them again — `ablation
+ * --resume-from`. Only results of the same recipe hash are taken (anything else is refused), each matched to its
+ * planned unit by order, cell parameters and seed; a unit the store already holds is left as it is. Returns the
+ * number of units stored.
+ *
+ * @throws Error when a folder holds results of another recipe, or a result matches no planned unit.
+ */
+export async function importResults(dirs: readonly string[], recipe: ValidatedRecipe, store: ArtifactStore): Promise<number> {
+  const planned = new Map(planUnits(recipe).map((u) => [u.order, u]));
+  let stored = 0;
+  for (const dir of dirs) {
+    const r = readResults(dir);
+    if (r.recipe.hash !== recipe.hash) throw new Error(`${dir} holds results of recipe hash ${r.recipe.hash.slice(0, 12)}, not ${recipe.hash.slice(0, 12)} (${recipe.file}): only the same recipe's results can be resumed from`);
+    for (const result of r.results) {
+      const unit = planned.get(result.order);
+      if (!unit || unit.seed !== result.seed || JSON.stringify(unit.cell.params) !== JSON.stringify(result.params)) {
+        throw new Error(`${dir}: unit ${result.order} (${JSON.stringify(result.params)}, seed ${result.seed}) is not a unit of ${recipe.file}`);
+      }
+      const key = unitKey(recipe, unit, store);
+      if (store.has('unit', key)) continue;
+      await store.produceJson('unit', key, async () => result, { order: unit.order, params: unit.cell.params, seed: unit.seed, resumedFrom: path.resolve(dir) });
+      stored++;
+    }
+  }
+  return stored;
 }
 
 /**

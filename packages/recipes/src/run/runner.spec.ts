@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { COMPRESSION_STATE_FORMAT, initEngine, tryLock } from '@diffpress/core';
 import { MethodRegistry } from '../registry/registry';
-import { mergeResults } from '../report/merge';
+import { importResults, mergeResults } from '../report/merge';
 import { rowCells } from '../report/markdown';
 import { ReportTable, buildTable } from '../report/table';
 import { writeReport } from '../report/write';
@@ -82,7 +82,7 @@ describe('runRecipe', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('finishedOnly reports what the store holds, lists the rest as pending and computes nothing; merging drops what another part finished', async () => {
+  it('finishedOnly reports what the store holds, lists the rest as pending and computes nothing; merging drops what another part finished; importResults resumes from it', async () => {
     // A store holding the first unit only: its artifact copied from the full store.
     const partial = new ArtifactStore(path.join(tmp, 'store-partial'));
     const v = recipe(SAMPLER_ABLATION);
@@ -102,6 +102,15 @@ describe('runRecipe', () => {
     await writeReport(first, full, store.root);
     expect(mergeResults([dir, full], v).pending).toEqual([]);
     expect(mergeResults([dir], v).pending?.map((u) => u.order)).toEqual([u1.order]);
+    // Resuming on another machine: the committed results go into a new store, and the run computes nothing.
+    const fresh = new ArtifactStore(path.join(tmp, 'store-resumed'));
+    expect(await importResults([full], v, fresh)).toBe(2);
+    expect(await importResults([dir, full], v, fresh)).toBe(0);
+    const resumed = await runRecipe(v, { store: fresh, log: memoryLog() });
+    expect(resumed).toMatchObject({ computed: 0, reused: 2 });
+    expect(resumed.results).toEqual(first.results);
+    const other = recipe(SAMPLER_ABLATION.replace('values: [2, 3]', 'values: [2, 4]'));
+    await expect(importResults([full], other, fresh)).rejects.toThrow(/holds results of recipe hash .* only the same recipe's results can be resumed from/);
   });
 
   it('writes the run folder: results, table, self-contained HTML, sample strips, plots, resolved recipe', async () => {
