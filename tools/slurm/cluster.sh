@@ -30,10 +30,13 @@ export SLURM_CONF="$CONF"
 say() { echo "slurm-cluster: $*"; }
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# The pid in a pid file, read once (a daemon removes its file as it exits).
+pid_of() { cat "$1" 2>/dev/null; }
+
+pid_alive() { local pid; pid=$(pid_of "$1") && [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
 
 # Whether the pid file's process is the daemon named (a pid can be reused after the daemon died).
-daemon_alive() { pid_alive "$1" && [[ "$(ps -p "$(cat "$1")" -o comm= 2>/dev/null)" == "$2" ]]; }
+daemon_alive() { local pid; pid=$(pid_of "$1") && [[ -n "$pid" ]] && [[ "$(ps -p "$pid" -o comm= 2>/dev/null)" == "$2" ]]; }
 
 missing_packages() {
   local missing=()
@@ -173,7 +176,7 @@ down() {
   fi
   for name in slurmd slurmctld munged; do
     if daemon_alive "$DIR/$name.pid" "$name"; then
-      kill "$(cat "$DIR/$name.pid")" 2>/dev/null || true
+      kill "$(pid_of "$DIR/$name.pid")" 2>/dev/null || true
       say "stopped $name"
     fi
   done
