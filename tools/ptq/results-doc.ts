@@ -154,13 +154,18 @@ function claimTable(runs: Map<string, Run>): string[] {
     }
     const cmp = comparisonOf(run, c);
     const r = cmp.result;
+    const partial = run.summary.results.length < run.planned;
+    if (partial && (cmp.rowA === undefined || cmp.rowB === undefined)) {
+      lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | — | — | — | pending (a row is not computed yet) | — |`);
+      continue;
+    }
     if (!r) {
       lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | — | — | — | no result: ${cmp.note ?? ''} | — |`);
       continue;
     }
     const d = r.diff;
     const method = d.method === 't' ? `t, ${d.seeds} seeds` : `bootstrap, ${d.samples} samples × ${d.seeds} seeds`;
-    lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | ${fmt(d.mean)} [${fmt(d.lo)}, ${fmt(d.hi)}] | ${method} | ${r.margin == null ? '—' : fmt(r.margin)} | ${r.verdict} | ${c.expect.includes(r.verdict) ? 'yes' : '**no**'} |`);
+    lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | ${fmt(d.mean)} [${fmt(d.lo)}, ${fmt(d.hi)}] | ${method} | ${r.margin == null ? '—' : fmt(r.margin)} | ${r.verdict} | ${partial ? '— (partial run)' : c.expect.includes(r.verdict) ? 'yes' : '**no**'} |`);
   }
   return lines;
 }
