@@ -121,18 +121,20 @@ start_munge() {
   munged --force --key-file="$DIR/munge/munge.key" --socket="$SOCKET" --pid-file="$DIR/munged.pid" \
     --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed" >"$DIR/log/munged.out" 2>&1 ||
     die "munged did not start: $(tail -n 3 "$DIR/log/munged.out" "$DIR/log/munged.log" 2>/dev/null)"
-  say "started munged (pid $(cat "$DIR/munged.pid"))"
+  say "started munged (pid $(pid_of "$DIR/munged.pid" || echo ?))"
 }
 
 start_daemons() {
   if ! daemon_alive "$DIR/slurmctld.pid" slurmctld; then
     # -c: a fresh controller state (jobs of an earlier cluster in this folder are gone with it).
     slurmctld -f "$CONF" -c >"$DIR/log/slurmctld.out" 2>&1 || die "slurmctld did not start: $(tail -n 5 "$DIR/log/slurmctld.log" 2>/dev/null)"
-    say "started slurmctld (pid $(cat "$DIR/slurmctld.pid" 2>/dev/null || echo ?))"
+    say "started slurmctld (pid $(pid_of "$DIR/slurmctld.pid" || echo ?))"
   fi
   if ! daemon_alive "$DIR/slurmd.pid" slurmd; then
     slurmd -f "$CONF" >"$DIR/log/slurmd.out" 2>&1 || die "slurmd did not start: $(tail -n 5 "$DIR/log/slurmd.log" 2>/dev/null)"
-    say "started slurmd (pid $(cat "$DIR/slurmd.pid" 2>/dev/null || echo ?))"
+    # slurmd writes its pid file once it has daemonized.
+    for _ in $(seq 1 20); do [[ -s "$DIR/slurmd.pid" ]] && break; sleep 0.25; done
+    say "started slurmd (pid $(pid_of "$DIR/slurmd.pid" || echo ?))"
   fi
 }
 
