@@ -58,15 +58,8 @@ export interface FailedUnit {
   error: string;
 }
 
-/** A unit a `finishedOnly` run found not finished. */
-export interface PendingUnit {
-  /** Unit order. */
-  order: number;
-  /** Its cell's axis values. */
-  params: Record<string, unknown>;
-  /** Its seed. */
-  seed: number;
-}
+/** A unit a `finishedOnly` run found not finished: a {@link FailedUnit} without an error. */
+export type PendingUnit = Omit<FailedUnit, 'error'>;
 
 /** What a run produced. */
 export interface RunSummary {
@@ -298,7 +291,7 @@ export async function runRecipe(v: ValidatedRecipe, options: RunOptions): Promis
     else if (!o && finishedOnly) pending.push({ order: unit.order, params: unit.cell.params, seed: unit.seed });
     else failed.push({ order: unit.order, params: unit.cell.params, seed: unit.seed, error: o?.error ?? 'not run' });
   }
-  const computed = units.filter((u) => computedBy.has(u.order) && outcomes.has(u.order) && 'result' in (outcomes.get(u.order) as object)).length;
+  const computed = results.filter((r) => computedBy.has(r.order)).length;
   // Without a feature network (paired metrics only) there is nothing to compare real images in.
   const { featureNet } = ctx;
   const floor = v.recipe.eval.floor && featureNet ? await Promise.all(v.recipe.seeds.map((s) => floorRows(v, ctx, featureNet, s))) : [];
