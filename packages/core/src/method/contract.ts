@@ -147,6 +147,17 @@ export interface StageContext<D extends StageDomain> extends TrainingContext<D> 
   log(line: string): void;
 }
 
+/**
+ * What {@link CompressionMethod.warnings} sees of a step's place in its recipe: checked when the recipe is validated,
+ * before anything runs.
+ */
+export interface StagePosition<D extends StageDomain> {
+  /** The sampler the step's output is sampled with: the recipe's, or the student sampler of the last earlier step that returns one. */
+  sampler: D['sampler'];
+  /** Method ids of the earlier steps, in pipeline order. */
+  before: readonly string[];
+}
+
 /** A table a method adds to the run report (per-step errors, measured ranges, timings, …). */
 export interface DiagnosticTable {
   /** Stable identifier, `<method>.<name>` (e.g. `q-diffusion.eps-mse-per-step`); tables of equal id are merged over seeds. */
@@ -226,6 +237,11 @@ export interface CompressionMethod<C, D extends StageDomain> {
    * recipe's sampler.
    */
   studentSampler?(config: C): D['sampler'];
+  /**
+   * Warnings about a valid config at its position (printed by validation; they do not stop the run): settings that
+   * run but make little sense there, such as caching features over a 4-step student sampler.
+   */
+  warnings?(config: C, at: StagePosition<D>): string[];
   /** Runs the method. */
   apply(ctx: StageContext<D>, config: C): Promise<StageResult<D>>;
   /**

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { fixtureRegistry } from '../testing/fixture-methods';
+import { RegisteredMethod } from '../registry/registry';
+import { fixtureRegistry, studentMethod, toyCacheMethod } from '../testing/fixture-methods';
 import { RecipeError, formatProblem, loadRecipe, validateRecipeFile, validateRecipeText } from './validate';
 
 const registry = fixtureRegistry();
@@ -147,5 +148,22 @@ describe('validateRecipeText', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('method warnings at validation', () => {
+  // A caching fixture that warns over few steps, as the encoder-propagation methods do; it sees the sampler of its
+  // position (a student's, when one comes earlier) and the ids before it.
+  const cache: RegisteredMethod = { ...toyCacheMethod, warnings: (_config, at) => (at.sampler.steps <= 4 ? [`only ${at.sampler.steps} ${at.sampler.kind} steps after [${at.before.join(', ')}]`] : []) };
+  const reg = fixtureRegistry().register(studentMethod, cache);
+  const recipe = (pipeline: string, steps: number): string => `name: w\nmodel: unet-mnist-s-eps\npipeline:\n${pipeline}sample: { kind: ddim, steps: ${steps} }\neval: { samples: 8, metrics: [eps-mse] }\n`;
+
+  it('reports a method\'s warnings for the sampler at its position, without stopping the recipe', () => {
+    const after = validateRecipeText(recipe('  - method: fake-student\n    config: { steps: 2 }\n  - method: toy-cache\n', 2), 'w.yaml', { registry: reg });
+    expect(after.result).not.toBeNull();
+    expect(after.problems.map(formatProblem).join('\n')).toMatch(/warning: pipeline\[1\]\.config: only 2 renoise steps after \[fake-student\]/);
+    const plain = validateRecipeText(recipe('  - method: toy-cache\n', 4), 'w.yaml', { registry: reg });
+    expect(plain.problems.map((p) => p.message)).toEqual(['only 4 ddim steps after []']);
+    expect(validateRecipeText(recipe('  - method: toy-cache\n', 20), 'w.yaml', { registry: reg }).problems).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import type { ZodType, core } from 'zod';
+import { SamplerConfig } from '@diffpress/diffusion';
 import { jsonDigest } from '@diffpress/eval';
 import { AblationCell, expandAblation } from '../ablation/expand';
 import { PathSegment, formatPath, getPath, parsePath, setPath } from '../ablation/paths';
@@ -10,7 +11,7 @@ import { nearest } from '../registry/suggest';
 import { checkComparisons } from './compare';
 import { InputFinding, checkInputs } from './inputs';
 import { ResolvedCell } from './resolved';
-import { Recipe, recipeSchema } from './schema';
+import { Recipe, recipeSchema, samplerSchema } from './schema';
 import { studentSamplerConflict } from './student-sampler';
 import { objectKeys, schemaAt } from './zod-walk';
 
@@ -189,8 +190,30 @@ function checkPipeline(raw: Record<string, unknown>, registry: MethodRegistry): 
     }
     const conflict = i === lastStudent ? studentSamplerConflict(method, config, raw.sample) : null;
     if (conflict) out.push({ path: ['sample', 'steps'], message: `pipeline[${i}] ${conflict}` });
+    if (method.warnings) {
+      const parsed = method.config.safeParse(config);
+      const sampler = samplerAt(pipeline, ids, i, registry, raw.sample);
+      if (parsed.success && sampler) {
+        for (const message of method.warnings(parsed.data, { sampler, before: before.filter((m): m is string => typeof m === 'string') })) out.push({ path: ['pipeline', i, 'config'], message, warning: true });
+      }
+    }
   });
   return out;
+}
+
+/**
+ * The sampler position `i` is sampled with: the student sampler of the last earlier step that has one, else the
+ * recipe's sample section (`null` when that is invalid: the schema reports it).
+ */
+function samplerAt(pipeline: unknown[], ids: unknown[], i: number, registry: MethodRegistry, rawSample: unknown): SamplerConfig | null {
+  for (let j = i - 1; j >= 0; j--) {
+    const method = typeof ids[j] === 'string' ? registry.get(ids[j] as string) : undefined;
+    if (!method?.studentSampler) continue;
+    const parsed = method.config.safeParse((pipeline[j] as { config?: unknown }).config ?? {});
+    return parsed.success ? method.studentSampler(parsed.data) : null;
+  }
+  const sample = samplerSchema.safeParse(rawSample);
+  return sample.success ? sample.data : null;
 }
 
 /** Everything wrong with one (ablation-free) recipe as plain data. */

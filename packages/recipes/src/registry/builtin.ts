@@ -1,5 +1,6 @@
 import { DiffusionMethod } from '@diffpress/diffusion';
 import { methods as ptqMethods } from '@diffpress/ptq';
+import { methods as encoderPropagationMethods } from '@diffpress/encoder-propagation';
 // tools:method inserts one import per method package above this line.
 
 /**
@@ -9,5 +10,6 @@ import { methods as ptqMethods } from '@diffpress/ptq';
  */
 export const BUILTIN_METHOD_PACKAGES: ReadonlyArray<readonly DiffusionMethod<unknown>[]> = [
   ptqMethods,
+  encoderPropagationMethods,
   // tools:method inserts one entry per method package above this line.
 ];

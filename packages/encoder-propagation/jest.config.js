@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'encoder-propagation',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
