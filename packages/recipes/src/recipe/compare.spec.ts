@@ -89,6 +89,20 @@ describe('compare in a recipe', () => {
     expect(validate('compare:\n  - { a: Q W4, b: Q W8, metric: fd, margin: two }\n').errors[0]).toMatch(/compare\[0\]\.margin/);
   });
 
+  it('with eval.pairedSteps every row is paired with the FP row at those steps, across the sample.steps axis', () => {
+    const text = ZIP.replace('metrics: [fd, sample-mse, sample-psnr] }', 'metrics: [fd, sample-mse, sample-psnr], pairedSteps: 20 }');
+    const { result } = validateRecipeText(text, 'r.yaml', { registry });
+    const rows = expectedRows(result?.cells ?? [], new Set(['method']), true, new Set(['sample.steps']));
+    // FP at 10 steps is measured against FP at 20 (its own evaluation differs from its reference); FP at 20 is its own.
+    expect(rows[1].reference).toBe(rows[2].reference);
+    expect(rows[1].evaluation).toBeDefined();
+    expect(rows[1].evaluation).not.toBe(rows[1].reference);
+    expect(rows[2].evaluation).toBeUndefined();
+    expect(rows[3].reference).toBe(rows[2].reference);
+    // So a quantized row can be compared with FP at 10 steps on sample-mse (both against FP at 20).
+    expect(validate('compare:\n  - { a: Q W4, b: "FP, ddim-10", metric: sample-mse }\n', text).errors).toEqual([]);
+  });
+
   it('cannot be varied by an ablation axis; without the ablation, comparisons of its rows become warnings', () => {
     const axis = validate('', ZIP.replace('  axes:\n', '  axes:\n    - path: compare\n      values: [null, null, null, null]\n'));
     expect(axis.errors).toContain("r.yaml:8:13: ablation.axes[0].path: 'compare': comparisons are between the rows of all cells; they cannot vary by cell");

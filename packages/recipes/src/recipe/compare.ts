@@ -1,5 +1,5 @@
 import { samplerLabel } from '@diffpress/eval';
-import { RowIdentity, fpGroupId, fpRowParams, pairProblem, resolveSelector } from '../report/comparisons';
+import { RowIdentity, fpRowParams, pairProblem, pairingIds, resolveSelector } from '../report/comparisons';
 import { needsFeatureNet } from './inputs';
 import { RecipeComparison, samplerSettings } from './schema';
 import type { ResolvedCell } from './resolved';
@@ -12,19 +12,23 @@ import type { ResolvedCell } from './resolved';
  *
  * @param pipelineAxes - Names of the axes whose path is in `pipeline` (FP rows do not show them).
  * @param floor - Whether the run adds the floor row.
+ * @param stepsAxes - Names of the axes on `sample.steps` (with `eval.pairedSteps` every value shares one FP reference).
  */
-export function expectedRows(cells: readonly ResolvedCell[], pipelineAxes: ReadonlySet<string>, floor: boolean): RowIdentity[] {
+export function expectedRows(cells: readonly ResolvedCell[], pipelineAxes: ReadonlySet<string>, floor: boolean, stepsAxes: ReadonlySet<string> = new Set()): RowIdentity[] {
   const rows: RowIdentity[] = floor ? [{ kind: 'floor', label: 'floor', position: '—', params: {}, sampler: '—' }] : [];
   const fps = new Set<string>();
   for (const cell of cells) {
     const { recipe, steps } = cell;
-    const sampler = samplerLabel(samplerSettings(recipe.sample));
+    const settings = samplerSettings(recipe.sample);
+    const sampler = samplerLabel(settings);
     const params = fpRowParams(cell.params, pipelineAxes);
-    const reference = fpGroupId(JSON.stringify(recipe.model), sampler, recipe.eval.samples, params);
+    const { pairedSteps } = recipe.eval;
+    const paired = pairedSteps != null ? { sampler: samplerLabel({ ...settings, steps: pairedSteps }), stepsAxes } : undefined;
+    const { reference, evaluation } = pairingIds(JSON.stringify(recipe.model), sampler, recipe.eval.samples, params, paired);
     const positions = new Set(recipe.eval.positions);
-    if ((positions.has('baseline') || (steps.length === 0 && positions.has('final'))) && !fps.has(reference)) {
-      fps.add(reference);
-      rows.push({ kind: 'fp', label: 'FP', position: 'baseline', params, sampler, reference });
+    if ((positions.has('baseline') || (steps.length === 0 && positions.has('final'))) && !fps.has(evaluation)) {
+      fps.add(evaluation);
+      rows.push({ kind: 'fp', label: 'FP', position: 'baseline', params, sampler, reference, ...(evaluation !== reference ? { evaluation } : {}) });
     }
     let student: string | undefined;
     steps.forEach((step, i) => {
@@ -59,9 +63,10 @@ export interface ComparisonFinding {
  * @param cells - The valid cells of the recipe.
  * @param pipelineAxes - Names of the axes whose path is in `pipeline`.
  * @param floor - Whether the run adds the floor row (the recipe asks for it and some cell has a feature metric).
+ * @param stepsAxes - Names of the axes on `sample.steps`.
  */
-export function checkComparisons(compare: readonly RecipeComparison[], cells: readonly ResolvedCell[], pipelineAxes: ReadonlySet<string>, floor: boolean): ComparisonFinding[] {
-  const rows = expectedRows(cells, pipelineAxes, floor && cells.some((c) => needsFeatureNet(c.recipe.eval.metrics)));
+export function checkComparisons(compare: readonly RecipeComparison[], cells: readonly ResolvedCell[], pipelineAxes: ReadonlySet<string>, floor: boolean, stepsAxes: ReadonlySet<string> = new Set()): ComparisonFinding[] {
+  const rows = expectedRows(cells, pipelineAxes, floor && cells.some((c) => needsFeatureNet(c.recipe.eval.metrics)), stepsAxes);
   const metrics = [...new Set(cells.flatMap((c) => c.recipe.eval.metrics))];
   const out: ComparisonFinding[] = [];
   compare.forEach((c, index) => {

@@ -369,7 +369,8 @@ export function validateRecipeText(text: string, file: string, options: Validate
   const recipe = recipeSchema.parse(base);
   if (recipe.compare) {
     const pipelineAxes = new Set(axes.filter((a) => a.path.startsWith('pipeline')).map((a) => a.name ?? a.path));
-    for (const f of checkComparisons(recipe.compare, valid, pipelineAxes, recipe.eval.floor)) {
+    const stepsAxes = new Set(axes.filter((a) => a.path === 'sample.steps').map((a) => a.name ?? a.path));
+    for (const f of checkComparisons(recipe.compare, valid, pipelineAxes, recipe.eval.floor, stepsAxes)) {
       const where: PathSegment[] = f.field ? ['compare', f.index, f.field] : ['compare', f.index];
       if (ablationDropped) add(where, `${f.message} — without the ablation this comparison is skipped`, 'warning');
       else add(where, f.message);

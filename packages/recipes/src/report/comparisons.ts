@@ -25,6 +25,11 @@ export interface RowIdentity {
    * row's own id, a compressed row's baseline; absent for the floor.
    */
   reference?: string;
+  /**
+   * An FP row's own identity as an FP evaluation, when it differs from {@link RowIdentity.reference} (with
+   * `eval.pairedSteps`, an FP row at other steps is paired with the FP row at the paired steps). Absent: the same.
+   */
+  evaluation?: string;
 }
 
 /**
@@ -55,6 +60,29 @@ export function fpRowParams(params: Record<string, unknown>, pipelineAxes: Reado
  */
 export function fpGroupId(model: string, sampler: string, samples: number, params: Record<string, unknown>): string {
   return `fp ${model} ${sampler} ${samples} ${JSON.stringify(params)}`;
+}
+
+/** Where a recipe's paired metrics take their FP reference from when `eval.pairedSteps` is set. */
+export interface PairedReference {
+  /** Label of the FP reference's sampler (the recipe's sampler at the paired steps). */
+  sampler: string;
+  /** Names of the axes on `sample.steps`: the reference is the same whatever their value. */
+  stepsAxes: ReadonlySet<string>;
+}
+
+/**
+ * The paired-metric identities of a row: `reference`, the FP evaluation its paired metrics compare with, and
+ * `evaluation`, the row's own identity when it is an FP row. Without `paired` both are {@link fpGroupId} of the row's
+ * sampler; with it the reference is the FP evaluation at the paired sampler, the same for every value of the
+ * `sample.steps` axes.
+ */
+export function pairingIds(model: string, sampler: string, samples: number, fpParams: Record<string, unknown>, paired?: PairedReference): { reference: string; evaluation: string } {
+  if (!paired) {
+    const id = fpGroupId(model, sampler, samples, fpParams);
+    return { reference: id, evaluation: id };
+  }
+  const params = Object.fromEntries(Object.entries(fpParams).filter(([k]) => !paired.stepsAxes.has(k)));
+  return { reference: fpGroupId(model, paired.sampler, samples, params), evaluation: fpGroupId(model, sampler, samples, params) };
 }
 
 /** Column names a `name=value` term may use besides the axis names. */
@@ -300,7 +328,7 @@ export function tableComparisons(rows: readonly ComparedRow[], specs: readonly R
   const defaults: ReportComparison[] = [];
   rows.forEach((r, a) => {
     if (r.kind !== 'compressed') return;
-    const b = rows.findIndex((f) => f.kind === 'fp' && f.reference !== undefined && f.reference === r.reference);
+    const b = rows.findIndex((f) => f.kind === 'fp' && r.reference !== undefined && (f.evaluation ?? f.reference) === r.reference);
     if (b < 0) return;
     for (const metric of DEFAULT_COMPARISON_METRICS) {
       if (!metricRows(r, metric) || covered.has(`${a} ${b} ${metric}`)) continue;
@@ -317,5 +345,5 @@ export function tableComparisons(rows: readonly ComparedRow[], specs: readonly R
 export function verdictInTable(rows: readonly RowIdentity[], c: ReportComparison): boolean {
   if (!c.result || c.rowA === undefined || c.rowB === undefined) return false;
   const [a, b] = [rows[c.rowA], rows[c.rowB]];
-  return a.kind === 'compressed' && b.kind === 'fp' && a.reference !== undefined && a.reference === b.reference;
+  return a.kind === 'compressed' && b.kind === 'fp' && a.reference !== undefined && a.reference === (b.evaluation ?? b.reference);
 }

@@ -1,8 +1,9 @@
-import { METRICS, ResultRow } from '@diffpress/eval';
+import { METRICS, ResultRow, samplerLabel } from '@diffpress/eval';
+import { samplerSettings } from '../recipe/schema';
 import { StageRecord } from '../run/apply-step';
 import { FloorResult, RunSummary } from '../run/runner';
 import { PositionResult, UnitResult } from '../run/unit';
-import { ReportComparison, RowIdentity, formatParam, fpGroupId, fpRowParams, tableComparisons, verdictInTable } from './comparisons';
+import { PairedReference, ReportComparison, RowIdentity, formatParam, fpGroupId, fpRowParams, pairingIds, tableComparisons, verdictInTable } from './comparisons';
 
 // Where the cells were first defined; the row selectors read them too.
 export { formatParam };
@@ -162,6 +163,17 @@ function pipelineAxisNames(summary: Pick<RunSummary, 'recipe'>): Set<string> {
   return new Set(names);
 }
 
+/** The paired reference of a cell's rows when its recipe sets `eval.pairedSteps` (see {@link pairingIds}). */
+function pairedReference(summary: Pick<RunSummary, 'recipe'>, cellIndex: number): PairedReference | undefined {
+  const cell = summary.recipe.cells.find((c) => c.index === cellIndex);
+  const recipe = cell?.recipe ?? summary.recipe.recipe;
+  const steps = recipe?.eval.pairedSteps;
+  if (steps == null || !recipe) return undefined;
+  const raw = summary.recipe.raw?.ablation as { axes?: Array<{ path: string; name?: string }> } | undefined;
+  const axes = raw?.axes ?? summary.recipe.recipe?.ablation?.axes ?? [];
+  return { sampler: samplerLabel({ ...samplerSettings(recipe.sample), steps }), stepsAxes: new Set(axes.filter((a) => a.path === 'sample.steps').map((a) => a.name ?? a.path)) };
+}
+
 /**
  * Builds the report table of a run: per (cell, position) the metric values and costs aggregated over seeds; FP
  * evaluations that several cells share (same model, sampler and samples) appear once. Then its comparisons (the
@@ -204,12 +216,15 @@ export function buildTable(summary: Pick<RunSummary, 'results' | 'floor' | 'reci
     const first = positions[0];
     const fp = first.position === 'baseline';
     const fpParams = fpRowParams(unit.params, pipelineAxes);
+    const { reference, evaluation } = pairingIds(unit.base, unit.sampler, unit.samples, fpParams, pairedReference(summary, unit.cell));
     rows.push({
       kind: fp ? 'fp' : 'compressed', label: first.label, position: first.position, params: fp ? fpParams : unit.params,
       // A student position is sampled with the student's own sampler, not the unit's.
       sampler: first.sampler ?? unit.sampler, samples: unit.samples, values, results, marks, sampleKey: first.sampleKey, steps: first.steps ?? unit.steps,
-      // Paired metrics compare with the FP model sampled as the recipe samples it (the unit's sampler), also for students.
-      reference: fpGroupId(unit.base, unit.sampler, unit.samples, fpParams),
+      // Paired metrics compare with the FP model sampled as the recipe samples it (the unit's sampler, also for
+      // students), or at eval.pairedSteps.
+      reference,
+      ...(fp && evaluation !== reference ? { evaluation } : {}),
     });
   }
   rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'fp' ? -1 : 1));

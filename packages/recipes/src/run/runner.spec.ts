@@ -195,6 +195,30 @@ eval: { samples: 4, metrics: [sample-mse], grid: 0, floor: false }
     expect(buildTable(again).comparisons[0]).toMatchObject({ a: 'scale-out', b: 'FP', source: 'recipe', margin: 1, result: { margin: 1 } });
   }, 120_000);
 
+  it('eval.pairedSteps compares rows of every step count with one FP reference', async () => {
+    const v = recipe(`name: paired-steps
+model: unet-mnist-s-eps
+sample: { kind: ddim, steps: 2, batchSize: 4 }
+eval: { samples: 4, metrics: [sample-mse], grid: 0, floor: false, latency: false, pairedSteps: 3 }
+ablation:
+  axes:
+    - path: sample.steps
+      values: [2, 3]
+`);
+    const run = await runRecipe(v, { store, log: memoryLog() });
+    expect(run.failed).toEqual([]);
+    const [two, three] = run.results.map((u) => u.positions[0].rows);
+    // FP DDIM-2 against FP DDIM-3 from the same x_T: a positive MSE; FP DDIM-3 is its own reference (no row).
+    expect(two.map((r) => [r.metric, r.reference?.dataset])).toEqual([['sample-mse', expect.stringContaining('ddim-3')]]);
+    expect(two[0].value).toBeGreaterThan(0);
+    expect(three).toEqual([]);
+    // In the table both FP rows share the reference (FP DDIM-3); only DDIM-2's own evaluation differs from it.
+    const fps = buildTable(run).rows.filter((r) => r.kind === 'fp');
+    expect(fps.map((r) => r.sampler)).toEqual(['ddim-2', 'ddim-3']);
+    expect(fps[0].reference).toBe(fps[1].reference);
+    expect([fps[0].evaluation !== undefined, fps[1].evaluation]).toEqual([true, undefined]);
+  }, 120_000);
+
   it('a training stage trains the base model once, keeps its training curve, and plots it', async () => {
     const text = `name: trained
 model:

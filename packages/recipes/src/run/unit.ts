@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { engineInfo } from '@diffpress/core';
-import { ArrayDataset, unetLayerInventory } from '@diffpress/diffusion';
+import { ArrayDataset, samplerKey, unetLayerInventory } from '@diffpress/diffusion';
 import {
   CostTotals, FeatureNetwork, LatencyReport, METRICS, ResultRow, SamplingModel, accountEfficiency, canonicalSampler, drawSamples, evaluate, libraryVersion, measureLatency, moduleDigest, samplerLabel,
 } from '@diffpress/eval';
@@ -208,16 +208,20 @@ async function evaluateOn(
     onProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
     onStepProgress: (done, total) => ctx.log.progress(task, done, total, 'samples'),
   });
-  // Paired metrics compare a model with the FP model; for the FP model itself they are 0 by definition, so they are
-  // left out of its row instead of spending two sampling passes on it.
-  const metrics = staged === base ? ev.metrics.filter((m) => METRICS[m]?.input !== 'paired') : ev.metrics;
+  // The FP reference of the paired metrics: sampled at eval.pairedSteps when the recipe sets it; a student (own
+  // sampler) against FP as the recipe samples it; else the row's own sampler.
+  const recipeSampler = samplerSettings(cell.recipe.sample);
+  const pairedSampler = ev.pairedSteps != null ? { ...recipeSampler, steps: ev.pairedSteps } : staged.sampler ? recipeSampler : undefined;
+  // Paired metrics compare a model with the FP model; for the FP model against itself they are 0 by definition, so
+  // they are left out of its row instead of spending two sampling passes on it.
+  const selfReference = staged === base && samplerKey(pairedSampler ?? sampler) === samplerKey(sampler);
+  const metrics = selfReference ? ev.metrics.filter((m) => METRICS[m]?.input !== 'paired') : ev.metrics;
   const paired = metrics.some((m) => METRICS[m]?.input === 'paired');
   const needsReference = metrics.some((m) => METRICS[m]?.input !== 'paired');
   const rows = metrics.length === 0 ? [] : await evaluate(model, {
     metrics, samples: ev.samples, seed: unit.seed, sampler, shape, reference: needsReference ? ctx.reference() : undefined, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
-    // A student's paired metrics compare it with the FP model as the recipe samples it.
-    pairedReference: paired ? baseModel : undefined, pairedSampler: paired && staged.sampler ? samplerSettings(cell.recipe.sample) : undefined,
+    pairedReference: paired ? baseModel : undefined, pairedSampler: paired ? pairedSampler : undefined,
     recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
