@@ -22,14 +22,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Verdict, tInterval, verdict } from '@diffpress/eval';
-import {
-  ReportComparison, ReportTable, RunSummary, buildTable, builtinRegistry, diagnosticGroups, loadRecipe, markdownReport, mergeResults,
-  planUnits, readResults, stageCost,
-} from '@diffpress/recipes';
+import { stageCost } from '@diffpress/recipes';
 import { arg, argOr } from '../cli-args';
+import { ANY_VERDICT, Claim, NOT_WORSE, Run, RunSpec, claimTable, collect, loadRuns, runSections } from '../report/results-doc';
 
 /** The four runs, by recipe name, with their recipe files. */
-const RUNS: ReadonlyArray<{ name: string; recipe: string }> = [
+const RUNS: readonly RunSpec[] = [
   { name: 'ptq-methods-bits', recipe: 'methods-bits.yaml' },
   { name: 'ptq-split', recipe: 'split.yaml' },
   { name: 'ptq-calibration', recipe: 'calibration.yaml' },
@@ -37,21 +35,6 @@ const RUNS: ReadonlyArray<{ name: string; recipe: string }> = [
 ];
 const RECIPE_DIR = path.join('apps', 'experiments', 'recipes', 'ptq');
 
-/** One ordering of ptq spec §6 and the comparison (declared in the run's recipe) it rests on. */
-interface Claim {
-  /** The ordering as the spec states it. */
-  ordering: string;
-  /** Run (recipe name). */
-  run: string;
-  /** Row selectors and metric, exactly as in the recipe's `compare` entry. */
-  a: string;
-  b: string;
-  metric: string;
-  /** The verdicts of a against b under which the ordering comes out. */
-  expect: readonly Verdict[];
-}
-
-const NOT_WORSE: readonly Verdict[] = ['better', 'equivalent', 'inconclusive'];
 const BITS = ['W8A8', 'W4A32', 'W4A8'] as const;
 const PRESETS = ['none', 'tfmq'] as const;
 /** A method's row label in ptq-methods-bits: naive has no FP-layer preset, the two methods run with each. */
@@ -93,82 +76,9 @@ const CLAIMS: Claim[] = [
       (['eps-mse', 'sample-mse'] as const).map((metric) => ({ ordering: `TFMQ W4A8 ${k} better than the BRECQ baseline`, run: 'ptq-tfmq-components', a: sel, b: TFMQ_CELLS['BRECQ baseline'], metric, expect: ['better'] as Verdict[] })),
     ),
   ...(['eps-mse', 'sample-mse'] as const).map((metric) => ({
-    ordering: 'TFMQ W4A8 FSC scope temporal vs all (shown, no ordering claimed)', run: 'ptq-tfmq-components', a: TFMQ_CELLS['TIAR + FSC, temporal scope'], b: TFMQ_CELLS['+TIAR +FSC'], metric, expect: ['better', 'worse', 'equivalent', 'inconclusive'] as Verdict[],
+    ordering: 'TFMQ W4A8 FSC scope temporal vs all (shown, no ordering claimed)', run: 'ptq-tfmq-components', a: TFMQ_CELLS['TIAR + FSC, temporal scope'], b: TFMQ_CELLS['+TIAR +FSC'], metric, expect: ANY_VERDICT,
   })),
 ];
-
-/** A run as the doc reads it: its recipe, the merged summary and the table its report computes. */
-interface Run {
-  name: string;
-  file: string;
-  summary: RunSummary;
-  table: ReportTable;
-  /** The recipe file changed since the run (its hash differs): say so. */
-  stale: boolean;
-  /** Units the recipe plans, and the result files merged. */
-  planned: number;
-  parts: string[];
-}
-
-/** The result files of a run: its own `results.json`, or one per shard folder. */
-function resultFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const own = path.join(dir, 'results.json');
-  if (fs.existsSync(own)) return [own];
-  return fs
-    .readdirSync(dir)
-    .sort()
-    .map((d) => path.join(dir, d, 'results.json'))
-    .filter((f) => fs.existsSync(f));
-}
-
-function loadRun(resultsDir: string, name: string, recipeFile: string): Run | null {
-  const parts = resultFiles(path.join(resultsDir, name));
-  if (parts.length === 0) return null;
-  const v = loadRecipe(path.join(RECIPE_DIR, recipeFile), { registry: builtinRegistry() });
-  const stale = parts.some((f) => readResults(f).recipe.hash !== v.hash);
-  // mergeResults refuses files of another recipe hash; a stale run is shown as recorded, under its own hash.
-  const summary = mergeResults(parts, stale ? { ...v, hash: readResults(parts[0]).recipe.hash } : v);
-  return { name, file: path.join(resultsDir, name), summary, table: buildTable(summary), stale, planned: planUnits(v).length, parts };
-}
-
-/** The comparison a claim rests on, as the run's report computed it. */
-function comparisonOf(run: Run, c: Claim): ReportComparison {
-  const hit = run.table.comparisons.find((x) => x.source === 'recipe' && x.a === c.a && x.b === c.b && x.metric === c.metric);
-  if (!hit) throw new Error(`${run.name}: the recipe declares no comparison { a: ${c.a}, b: ${c.b}, metric: ${c.metric} } (ordering '${c.ordering}'); add it to ${RECIPE_DIR}`);
-  return hit;
-}
-
-function fmt(x: number): string {
-  return x !== 0 && Math.abs(x) < 0.01 ? x.toPrecision(3) : x.toFixed(3);
-}
-
-/** The summary table: each ordering, its comparison and whether it comes out. */
-function claimTable(runs: Map<string, Run>): string[] {
-  const lines = ['| ordering (ptq spec §6) | run | metric | a − b [95 % interval] | method | margin | verdict of a vs b | comes out |', '|---|---|---|---|---|---|---|---|'];
-  for (const c of CLAIMS) {
-    const run = runs.get(c.run);
-    if (!run) {
-      lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | — | — | — | not run | — |`);
-      continue;
-    }
-    const cmp = comparisonOf(run, c);
-    const r = cmp.result;
-    const partial = run.summary.results.length < run.planned;
-    if (partial && (cmp.rowA === undefined || cmp.rowB === undefined)) {
-      lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | — | — | — | pending (a row is not computed yet) | — |`);
-      continue;
-    }
-    if (!r) {
-      lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | — | — | — | no result: ${cmp.note ?? ''} | — |`);
-      continue;
-    }
-    const d = r.diff;
-    const method = d.method === 't' ? `t, ${d.seeds} seeds` : `bootstrap, ${d.samples} samples × ${d.seeds} seeds`;
-    lines.push(`| ${c.ordering} | ${c.run} | ${c.metric} | ${fmt(d.mean)} [${fmt(d.lo)}, ${fmt(d.hi)}] | ${method} | ${r.margin == null ? '—' : fmt(r.margin)} | ${r.verdict} | ${partial ? '— (partial run)' : c.expect.includes(r.verdict) ? 'yes' : '**no**'} |`);
-  }
-  return lines;
-}
 
 /**
  * Calibration wall-clock, TFMQ against Q-Diffusion at each bit-width and preset: the per-seed cost of computing each
@@ -199,54 +109,12 @@ function costTable(run: Run): string[] {
   return lines;
 }
 
-/** The run's table and comparisons, cut from the markdown its report writes. */
-function runSection(run: Run): string[] {
-  const md = markdownReport(run.summary, run.table, { grids: [], plots: [] }, diagnosticGroups(run.summary)).split('\n');
-  const body = md.slice(md.findIndex((l) => l.startsWith('Recipe ')));
-  const lines = [`## ${run.name}`, ''];
-  if (run.stale) lines.push(`The recipe changed after this run (its hash differs from the results in \`${path.relative(process.cwd(), run.file)}\`): rerun it.`, '');
-  const done = run.summary.results.length;
-  if (done < run.planned) {
-    const seeds = [...new Set(run.summary.results.map((u) => u.seed))].sort((a, b) => a - b);
-    lines.push(`**Partial:** ${done} of ${run.planned} units (seeds ${seeds.join(', ')}) from ${run.parts.length} result file${run.parts.length === 1 ? '' : 's'}; the other shards are still to run, and every comparison here rests on the seeds present.`, '');
-  }
-  lines.push(...body.map((l) => (l.startsWith('#') ? `#${l}` : l)));
-  return lines;
-}
-
-/** Copies `<runs>/<name>/results.json` and `<runs>/<name>-shard-<k>-of-<n>/results.json` into the results folder. */
-function collect(runsDir: string, resultsDir: string): void {
-  for (const { name } of RUNS) {
-    const whole = path.join(runsDir, name, 'results.json');
-    const shards = fs.existsSync(runsDir) ? fs.readdirSync(runsDir).filter((d) => d.startsWith(`${name}-shard-`) && fs.existsSync(path.join(runsDir, d, 'results.json'))) : [];
-    if (fs.existsSync(whole)) {
-      fs.rmSync(path.join(resultsDir, name), { recursive: true, force: true });
-      fs.mkdirSync(path.join(resultsDir, name), { recursive: true });
-      fs.copyFileSync(whole, path.join(resultsDir, name, 'results.json'));
-      console.log(`copied ${whole}`);
-    } else if (shards.length > 0) {
-      for (const d of shards) {
-        const to = path.join(resultsDir, name, d.slice(name.length + 1));
-        fs.mkdirSync(to, { recursive: true });
-        fs.copyFileSync(path.join(runsDir, d, 'results.json'), path.join(to, 'results.json'));
-        console.log(`copied ${path.join(runsDir, d, 'results.json')} → ${to}`);
-      }
-    } else {
-      console.log(`skipped ${name}: neither ${whole} nor ${name}-shard-* run folders in ${runsDir}`);
-    }
-  }
-}
-
 function main(): void {
   const resultsDir = argOr('results', path.join('docs', 'results', 'ptq'));
   const out = argOr('out', path.join('docs', 'results', 'ptq.md'));
   const runsDir = arg('collect');
-  if (runsDir) collect(runsDir, resultsDir);
-  const runs = new Map<string, Run>();
-  for (const r of RUNS) {
-    const run = loadRun(resultsDir, r.name, r.recipe);
-    if (run) runs.set(r.name, run);
-  }
+  if (runsDir) collect(RUNS, runsDir, resultsDir);
+  const runs = loadRuns(RUNS, resultsDir, RECIPE_DIR);
   const lines: string[] = [
     '# PTQ reproduction on MNIST',
     '',
@@ -260,15 +128,12 @@ function main(): void {
     '',
     '## Summary',
     '',
-    ...claimTable(runs),
+    ...claimTable(runs, CLAIMS, 'ptq spec §6', RECIPE_DIR),
     '',
   ];
   const bits = runs.get('ptq-methods-bits');
   if (bits) lines.push('Calibration cost (ptq spec §6: TFMQ should be faster):', '', ...costTable(bits), '');
-  for (const r of RUNS) {
-    const run = runs.get(r.name);
-    lines.push(...(run ? runSection(run) : [`## ${r.name}`, '', `Not run yet (no ${path.join(resultsDir, r.name, 'results.json')}).`]), '');
-  }
+  lines.push(...runSections(RUNS, runs, resultsDir));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, lines.join('\n'));
   console.log(`wrote ${out}`);

@@ -22,7 +22,7 @@ export const fasterDiffusionConfig = z.strictObject({
     ])
     .default({ alpha: 0.003, below: 0.5 })
     .describe('prior noise injection z_t += alpha · z_T late in sampling, or false'),
-  premiseSamples: z.number().int().min(0).max(512).default(16).describe('trajectories of the premise diagnostic (feature change per block between steps; 0: skip it)'),
+  premiseSamples: z.number().int().min(0).max(512).default(8).describe('trajectories of the premise diagnostic (feature change per block between steps; 0: skip it)'),
 });
 
 /** The parsed config of `faster-diffusion`. */
