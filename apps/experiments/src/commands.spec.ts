@@ -46,7 +46,7 @@ describe('experiments validate', () => {
     const io = capture();
     expect(validateCommand(shipped, io)).toBe(0);
     expect(io.errLines).toEqual([]);
-    expect(io.outLines).toContain(`${DEFAULT_RECIPE}: valid (7 cells × 1 seed)`);
+    expect(io.outLines).toContain(`${DEFAULT_RECIPE}: valid (9 cells × 1 seed)`);
     expect(io.outLines).toContain(`${path.join(dir, 'ptq', 'methods-bits.yaml')}: valid (15 cells × 3 seeds)`);
   });
 

@@ -75,7 +75,7 @@ export function costTable(id: string, unet: UNet, cost: ScheduleCost, schedule: 
       `Analytic multiply–accumulates (conv, linear, attention products). One full call: time ${giga(parts.time)} G, encoder ${giga(parts.encoder)} G, middle ${giga(parts.middle)} G, ` +
       `decoder ${giga(parts.decoder)} G; encoder + middle share f_EB = ${share((parts.encoder + parts.middle) / total)}. Schedule: ${schedule}. ` +
       'Predicted saving = partial steps / steps × (1 − partial-call MACs / full-call MACs); the measured one is the latency columns of the rows.',
-    columns: ['steps', 'full calls', 'partial calls', 'GMACs full call', 'GMACs partial call', 'GMACs / sample plain', 'GMACs / sample cached', 'predicted saving'],
+    columns: ['steps', 'full calls (recomputed)', 'partial calls (cache hits)', 'GMACs full call', 'GMACs partial call', 'GMACs / sample plain', 'GMACs / sample cached', 'predicted saving'],
     rows: [[cost.steps, cost.full, cost.steps - cost.full, giga(cost.fullMacs), giga(cost.partialMacs), giga(plain), giga(cached), share(predictedSaving(cost))]],
   };
 }
