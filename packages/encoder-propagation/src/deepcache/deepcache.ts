@@ -7,8 +7,16 @@ import { nonUniformFullSteps, uniformFullSteps } from './schedule';
 
 const ID = 'deepcache';
 
+/** What {@link deepcacheFullSteps} resolves. */
+export interface DeepcacheSchedule {
+  /** Full steps, ascending, with 0. */
+  fullSteps: number[];
+  /** The schedule in words, for logs and the cost table. */
+  label: string;
+}
+
 /** The full steps of a config at `steps` sampler steps, and a description of the schedule. */
-export function deepcacheFullSteps(config: DeepcacheConfig, steps: number): { fullSteps: number[]; label: string } {
+export function deepcacheFullSteps(config: DeepcacheConfig, steps: number): DeepcacheSchedule {
   if (config.schedule === 'uniform') {
     const fullSteps = uniformFullSteps(steps, config.interval);
     return { fullSteps, label: `uniform N = ${config.interval}: full steps ${fullSteps.join(', ')} of ${steps}` };

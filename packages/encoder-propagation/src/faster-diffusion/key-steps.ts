@@ -6,12 +6,20 @@
 /** A named key-step set of the paper (encoder-propagation spec §1.2). */
 export type KeyStepPreset = 'ddim-50' | 'dpm-solver-20';
 
+/** One preset: the step count it was made for and its key steps there. */
+export interface KeyStepSet {
+  /** Sampler steps of the preset. */
+  steps: number;
+  /** Key steps (0-based, 0 = noisiest). */
+  keys: readonly number[];
+}
+
 /**
  * The paper's sets as the reference code lists them (0-based step indices). The paper writes them counted down from
  * the step count — DDIM-50 `{50, 49, 48, 47, 45, 40, 35, 25, 15}`, DPM-Solver-20 `{20, 19, 18, 17, 15, 10, 5}` —
  * which is `steps − index`.
  */
-export const KEY_STEP_PRESETS: Readonly<Record<KeyStepPreset, { steps: number; keys: readonly number[] }>> = {
+export const KEY_STEP_PRESETS: Readonly<Record<KeyStepPreset, KeyStepSet>> = {
   'ddim-50': { steps: 50, keys: [0, 1, 2, 3, 5, 10, 15, 25, 35] },
   'dpm-solver-20': { steps: 20, keys: [0, 1, 2, 3, 5, 10, 15] },
 };

@@ -70,13 +70,21 @@ export interface PairedReference {
   stepsAxes: ReadonlySet<string>;
 }
 
+/** What {@link pairingIds} returns. */
+export interface PairingIds {
+  /** The FP evaluation the row's paired metrics compare with. */
+  reference: string;
+  /** The row's own identity as an FP evaluation (FP rows). */
+  evaluation: string;
+}
+
 /**
  * The paired-metric identities of a row: `reference`, the FP evaluation its paired metrics compare with, and
  * `evaluation`, the row's own identity when it is an FP row. Without `paired` both are {@link fpGroupId} of the row's
  * sampler; with it the reference is the FP evaluation at the paired sampler, the same for every value of the
  * `sample.steps` axes.
  */
-export function pairingIds(model: string, sampler: string, samples: number, fpParams: Record<string, unknown>, paired?: PairedReference): { reference: string; evaluation: string } {
+export function pairingIds(model: string, sampler: string, samples: number, fpParams: Record<string, unknown>, paired?: PairedReference): PairingIds {
   if (!paired) {
     const id = fpGroupId(model, sampler, samples, fpParams);
     return { reference: id, evaluation: id };
