@@ -80,7 +80,15 @@ function savingTable(run: Run): string[] {
     const measured = 1 - final.sampling.secondsPerSample / fp.secondsPerSample;
     lines.push(`| ${Object.values(u.params).map(String).join(' / ')} | ${full} / ${partial} | ${fmt(predicted)} | ${fmt(final.sampling.secondsPerSample)} | ${fmt(fp.secondsPerSample)} | ${fmt(measured)} |`);
   }
-  return lines.length > 2 ? lines : ['No timed rows in the timing run.'];
+  if (lines.length === 2) return ['No timed rows in the timing run.'];
+  const first = run.summary.results[0]?.positions.find((p) => p.position === 'final')?.sampling;
+  return [
+    `Runtime ${run.summary.runtime}; each s / sample is the median of ${first?.times.length ?? '?'} timed sampling passes of ${first?.batch ?? '?'} samples after ${first?.warmup ?? '?'} warm-up, ${first?.sampler ?? ''}.`,
+    'The predicted saving counts MACs only (conv, linear, attention products); what a network call costs besides them — the',
+    'runtime call, norms, activations, copies — is not in it.',
+    '',
+    ...lines,
+  ];
 }
 
 function main(): void {
