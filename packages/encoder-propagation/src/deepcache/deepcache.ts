@@ -1,6 +1,6 @@
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
 import { costTable, shallowPathMacs, totalMacs, unetMacsByPart } from '../common/cost';
-import { fewStepsWarnings } from '../common/warnings';
+import { cachingWarnings } from '../common/warnings';
 import { DeepcacheConfig, deepcacheConfig } from './config';
 import { deepCacheHook } from './hook';
 import { nonUniformFullSteps, uniformFullSteps } from './schedule';
@@ -53,16 +53,7 @@ export const deepcache: DiffusionMethod<DeepcacheConfig> = {
   config: deepcacheConfig,
   // The schedule is resolved for the sampler's step count.
   reads: ['sampler'],
-  warnings: (config, at) => {
-    const out = fewStepsWarnings(ID, at.sampler);
-    try {
-      const { fullSteps } = deepcacheFullSteps(config, at.sampler.steps);
-      if (fullSteps.length === at.sampler.steps) out.push(`${ID}: every one of the ${at.sampler.steps} steps is a full step (interval 1), so nothing is cached`);
-    } catch (err) {
-      out.push(`${ID}: ${(err as Error).message}`);
-    }
-    return out;
-  },
+  warnings: (config, at) => cachingWarnings(ID, at.sampler, () => deepcacheFullSteps(config, at.sampler.steps).fullSteps, 'full step'),
   apply: async (ctx, config) => build(ctx, config, true),
   restore: async (ctx, config) => build(ctx, config, false),
 };

@@ -2,7 +2,7 @@ import { DiagnosticTable } from '@diffpress/core';
 import { DiffusionMethod, DiffusionStageContext, DiffusionStageResult } from '@diffpress/diffusion';
 import { costTable, unetMacsByPart, totalMacs } from '../common/cost';
 import { featureChange, premiseTables } from '../common/premise';
-import { fewStepsWarnings } from '../common/warnings';
+import { cachingWarnings } from '../common/warnings';
 import { FasterDiffusionConfig, fasterDiffusionConfig } from './config';
 import { fasterDiffusionHook } from './hook';
 import { resolveKeySteps } from './key-steps';
@@ -53,15 +53,7 @@ export const fasterDiffusion: DiffusionMethod<FasterDiffusionConfig> = {
   config: fasterDiffusionConfig,
   // The key steps are resolved for the sampler's step count.
   reads: ['sampler'],
-  warnings: (config, at) => {
-    const out = fewStepsWarnings(ID, at.sampler);
-    try {
-      if (resolveKeySteps(config.keySteps, at.sampler.steps).length === at.sampler.steps) out.push(`${ID}: every one of the ${at.sampler.steps} steps is a key step, so nothing is propagated`);
-    } catch (err) {
-      out.push(`${ID}: ${(err as Error).message}`);
-    }
-    return out;
-  },
+  warnings: (config, at) => cachingWarnings(ID, at.sampler, () => resolveKeySteps(config.keySteps, at.sampler.steps), 'key step'),
   apply: async (ctx, config) => build(ctx, config, true),
   restore: async (ctx, config) => build(ctx, config, false),
 };
