@@ -14,7 +14,7 @@ describe('encoder propagation around ONNX Runtime calls', () => {
     const fast = new OnnxUNet(m.unet);
     const sampler: SamplerConfig = { kind: 'ddim', steps: 6 };
     const fd = () => fasterDiffusionHook({ name: 'fd', keySteps: [0, 1, 3], steps: 6, propagate: 'encoder', parallel: true, priorNoise: { alpha: 0.003, below: 0.5 } });
-    const dc = () => deepCacheHook({ name: 'dc', fullSteps: [0, 3], branch: 1, zeroCache: false });
+    const dc = () => deepCacheHook({ name: 'dc', fullSteps: [0, 3], steps: 6, branch: 1, zeroCache: false });
     for (const make of [fd, dc]) {
       const ref = drawTiny(m, sampler, [make()]);
       const got = drawTiny(m, sampler, [make()], 4, fast);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** The parsed config of `deepcache` (see the schema's descriptions and docs/guides/encoder-propagation.md). */
 export interface DeepcacheConfig {
-  /** N: a full UNet call every N steps (non-uniform: ⌊steps / N⌋ full calls). */
+  /** N: a full UNet call every N steps (non-uniform: ⌈steps / N⌉ full calls). */
   interval: number;
   /** `uniform` or the reference's `non-uniform` schedule. */
   schedule: 'uniform' | 'non-uniform';
@@ -19,7 +19,7 @@ export interface DeepcacheConfig {
 /** Config of `deepcache` (encoder-propagation spec §2): strict; every field has a default and a description. */
 export const deepcacheConfig: z.ZodType<DeepcacheConfig> = z.strictObject({
   /** N: a full UNet call every N steps. */
-  interval: z.number().int().min(1).default(3).describe('N: a full UNet call every N steps (non-uniform: ⌊steps / N⌋ full calls)'),
+  interval: z.number().int().min(1).default(3).describe('N: a full UNet call every N steps (non-uniform: ⌈steps / N⌉ full calls)'),
   /** `uniform` or the reference's `non-uniform` schedule. */
   schedule: z.enum(['uniform', 'non-uniform']).default('uniform').describe('uniform: steps 0, N, 2N, …; non-uniform: the reference\'s schedule dense around `center`'),
   /** Non-uniform: the step the full calls cluster around. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '@diffpress/core';
-import { SamplerConfig, checkMethodContract, networkCall, tinyPipelineModel, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
+import { SamplerConfig, checkMethodContract, networkCall, sample, tinyPipelineModel, tinyStageContext, unetLayerInventory } from '@diffpress/diffusion';
 import { shallowPathMacs, totalMacs, unetMacsByPart } from '../common/cost';
 import { drawTiny, maxAbsDiff, stepCall } from '../common/testing';
 import { deepcache, deepcacheFullSteps } from './deepcache';
@@ -22,7 +22,7 @@ describe('deepcache', () => {
 
   it('with every step a full step, samples bit for bit as the plain sampler', () => {
     const m = tinyPipelineModel(1);
-    const hook = deepCacheHook({ name: 'dc', fullSteps: [0, 1, 2, 3, 4, 5], branch: 1, zeroCache: false });
+    const hook = deepCacheHook({ name: 'dc', fullSteps: [0, 1, 2, 3, 4, 5], steps: 6, branch: 1, zeroCache: false });
     expect(maxAbsDiff(drawTiny(m, DDIM6, [hook]), drawTiny(m, DDIM6, []))).toBe(0);
     expect(hook.stats).toEqual({ full: 6, reused: 0, parallelBatches: 0 });
     m.unet.dispose();
@@ -33,7 +33,7 @@ describe('deepcache', () => {
     const unet = m.unet;
     const z0 = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 1);
     const z1 = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 2);
-    const hook = deepCacheHook({ name: 'dc', fullSteps: [0, 3], branch: 1, zeroCache: false });
+    const hook = deepCacheHook({ name: 'dc', fullSteps: [0, 3], steps: 6, branch: 1, zeroCache: false });
     hook.beginSample?.([0, 1]);
     const c0 = stepCall(m, DDIM6, z0, 0);
     const c1 = stepCall(m, DDIM6, z1, 1);
@@ -55,10 +55,22 @@ describe('deepcache', () => {
   it('a zeroed cache changes the samples; the real cache changes them less', () => {
     const m = tinyPipelineModel(1);
     const plain = drawTiny(m, DDIM6, []);
-    const cached = drawTiny(m, DDIM6, [deepCacheHook({ name: 'dc', fullSteps: [0, 3], branch: 1, zeroCache: false })]);
-    const zeroed = drawTiny(m, DDIM6, [deepCacheHook({ name: 'dc', fullSteps: [0, 3], branch: 1, zeroCache: true })]);
+    const cached = drawTiny(m, DDIM6, [deepCacheHook({ name: 'dc', fullSteps: [0, 3], steps: 6, branch: 1, zeroCache: false })]);
+    const zeroed = drawTiny(m, DDIM6, [deepCacheHook({ name: 'dc', fullSteps: [0, 3], steps: 6, branch: 1, zeroCache: true })]);
     expect(maxAbsDiff(zeroed, cached)).toBeGreaterThan(1e-3);
     expect(maxAbsDiff(cached, plain)).toBeGreaterThan(0);
+    expect(maxAbsDiff(cached, plain)).toBeLessThan(maxAbsDiff(zeroed, plain));
+    m.unet.dispose();
+  });
+
+  it('resets its cache per batch: batches of 2 sample as one batch of 4; refuses a sampler it was not built for', () => {
+    const m = tinyPipelineModel(1);
+    const make = () => deepCacheHook({ name: 'dc', fullSteps: [0, 3], steps: 6, branch: 1, zeroCache: false });
+    const c = m.unet.plan.config;
+    const x = sample({ model: m.unet, schedule: m.schedule, prediction: m.prediction, shape: [c.imageSize[0], c.imageSize[1], c.inChannels], count: 4, seed: 0, sampler: DDIM6, hooks: [make()], batchSize: 2 }) as tf.Tensor;
+    expect(maxAbsDiff(x.dataSync(), drawTiny(m, DDIM6, [make()]))).toBeLessThan(1e-5);
+    x.dispose();
+    expect(() => drawTiny(m, { kind: 'ddim', steps: 8 }, [make()])).toThrow(/resolved for a 6-step sampler, but this call comes from a 8-step one/);
     m.unet.dispose();
   });
 
@@ -83,6 +95,8 @@ describe('deepcache', () => {
     expect(deepcacheFullSteps(deepcache.config.parse({ interval: 5 }), 50).fullSteps).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45]);
     expect(deepcacheFullSteps(deepcache.config.parse({ interval: 5, schedule: 'non-uniform', center: 15 }), 50).fullSteps).toEqual([0, 5, 9, 13, 17, 21, 26, 31, 37, 43]);
     expect(deepcacheFullSteps(deepcache.config.parse({ interval: 10, schedule: 'non-uniform' }), 50).fullSteps).toEqual([0, 9, 17, 26, 37]);
+    // ⌈T / N⌉ full steps when N does not divide T, as the reference counts them.
+    expect(deepcacheFullSteps(deepcache.config.parse({ interval: 3, schedule: 'non-uniform' }), 20).fullSteps).toHaveLength(7);
     const m = tinyPipelineModel(1);
     const r = await deepcache.apply(tinyStageContext(m, { sampler: DDIM6 }), deepcache.config.parse({ interval: 3 }));
     const [steps, full, partial, fullG, partialG, , , saving] = (r.diagnostics?.[0].rows[0] ?? []) as number[];

@@ -22,7 +22,8 @@ export function deepcacheFullSteps(config: DeepcacheConfig, steps: number): Deep
     return { fullSteps, label: `uniform N = ${config.interval}: full steps ${fullSteps.join(', ')} of ${steps}` };
   }
   const center = config.center ?? Math.round(0.3 * steps);
-  const r = nonUniformFullSteps(steps, Math.max(1, Math.floor(steps / config.interval)), center, config.power);
+  // The reference's count: ⌈T / N⌉ (its T // N, plus one when N does not divide T).
+  const r = nonUniformFullSteps(steps, Math.ceil(steps / config.interval), center, config.power);
   return { fullSteps: r.steps, label: `non-uniform N = ${config.interval}, center ${center}, power ${r.power.toFixed(2)}: full steps ${r.steps.join(', ')} of ${steps}` };
 }
 
@@ -31,7 +32,7 @@ function build(ctx: DiffusionStageContext, config: DeepcacheConfig, withDiagnost
   const { fullSteps, label } = deepcacheFullSteps(config, steps);
   const unet = ctx.model.unet;
   const branch = unet.skipIndex(config.branch);
-  const hook = deepCacheHook({ name: ID, fullSteps, branch, zeroCache: config.zeroCache });
+  const hook = deepCacheHook({ name: ID, fullSteps, steps, branch, zeroCache: config.zeroCache });
   if (!withDiagnostics) return { hook };
   const schedule = `${label}; branch ${branch} (${unet.plan.skips[branch].name})${config.zeroCache ? '; zeroed cache' : ''}`;
   ctx.log(`${ID}: ${schedule}`);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SamplingHook } from '@diffpress/diffusion';
 import { CacheStats, emptyCacheStats } from '../common/cache-stats';
+import { checkCall } from '../faster-diffusion/hook';
 
 /** Options of {@link deepCacheHook}. */
 export interface DeepCacheHookOptions {
@@ -8,6 +9,8 @@ export interface DeepCacheHookOptions {
   name: string;
   /** Full steps (0 among them): the whole UNet runs and the deep feature is cached. */
   fullSteps: readonly number[];
+  /** Number of sampler steps the full steps were resolved for. */
+  steps: number;
   /** Skip branch the shallow path stops at: its index (0 = the stem's skip) or the name of the block that pushes it. */
   branch: number | string;
   /** The ablation of DeepCache's paper: partial steps get a zero tensor instead of the cached deep feature. */
@@ -45,6 +48,7 @@ export function deepCacheHook(options: DeepCacheHookOptions): DeepCacheHook {
     call: (c) => {
       const unet = c.unet;
       if (!unet) throw new Error(`${name}: the model is not a UNet (DeepCache needs its partial paths)`);
+      checkCall(name, c, options.steps, deep ? deep.shape[0] : null);
       if (full.has(c.stepIndex) || !deep) {
         stats.full++;
         return c.run(() => {

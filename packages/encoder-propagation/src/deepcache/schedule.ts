@@ -48,7 +48,7 @@ export interface NonUniformSchedule {
  * tables match the reference (T = 50, N = 5, c = 15, p = 1.4 → [0, 5, 9, 13, 17, 21, 26, 31, 37, 43]).
  *
  * @param steps - Sampler steps T.
- * @param count - Full steps wanted (the reference passes ⌊T / N⌋).
+ * @param count - Full steps wanted (the reference passes ⌈T / N⌉: T // N, plus one when N does not divide T).
  * @param center - Step the schedule is dense around (the reference's default is 15 for 50 steps).
  * @param power - Initial power p > 1 (the reference's SD default is 1.4).
  * @throws RangeError when no power above 1 gives `count` steps (fewer steps, or a smaller center, help).

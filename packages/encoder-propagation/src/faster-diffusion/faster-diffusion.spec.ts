@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { callContext, initEngine } from '@diffpress/core';
-import { SamplerConfig, checkMethodContract, networkCall, samplerTimes, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
+import { SamplerConfig, checkMethodContract, networkCall, sample, samplerTimes, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
+import { premiseTables } from '../common/premise';
 import { drawTiny, maxAbsDiff, stepCall } from '../common/testing';
 import { fasterDiffusion } from './faster-diffusion';
 import { fasterDiffusionHook } from './hook';
@@ -108,6 +109,25 @@ describe('faster-diffusion', () => {
     drawTiny(m, sampler, [fasterDiffusionHook({ name: 'fd', keySteps: [0, 2], steps: 4, propagate: 'encoder', parallel: false, priorNoise: null })], 2);
     expect(seen).toEqual([[0, 0], [1, 1], [2, 2], [3, 3]]);
     m.unet.dispose();
+  });
+
+  it('resets its cache per batch: batches of 2 sample as one batch of 4; refuses a sampler it was not built for', () => {
+    const m = tinyPipelineModel(1);
+    const make = () => fasterDiffusionHook({ name: 'fd', keySteps: [0, 1, 4], steps: 8, propagate: 'encoder', parallel: true, priorNoise: { alpha: 0.003, below: 0.5 } });
+    const c = m.unet.plan.config;
+    const x = sample({ model: m.unet, schedule: m.schedule, prediction: m.prediction, shape: [c.imageSize[0], c.imageSize[1], c.inChannels], count: 4, seed: 0, sampler: DDIM8, hooks: [make()], batchSize: 2 }) as tf.Tensor;
+    expect(maxAbsDiff(x.dataSync(), drawTiny(m, DDIM8, [make()]))).toBeLessThan(1e-5);
+    x.dispose();
+    expect(() => drawTiny(m, { kind: 'ddim', steps: 10 }, [make()])).toThrow(/resolved for a 8-step sampler, but this call comes from a 10-step one/);
+    m.unet.dispose();
+  });
+
+  it('grades the premise by the ratio of encoder to decoder change', () => {
+    const grade = (enc: number, dec: number): string =>
+      premiseTables('fd', { blocks: ['stem', 'up.0.res.0'], parts: ['encoder', 'decoder'], change: [[enc, dec]] }, 1)[0].description ?? '';
+    expect(grade(0.1, 0.5)).toMatch(/ratio 0\.20: the premise of encoder propagation \(ratio ≪ 1\) holds on this model/);
+    expect(grade(0.4, 0.5)).toMatch(/ratio 0\.80: .* holds only weakly/);
+    expect(grade(0.6, 0.5)).toMatch(/ratio 1\.20: .* is broken by this model/);
   });
 
   it('reports the premise check and the predicted saving non-key/total × f_EB', async () => {

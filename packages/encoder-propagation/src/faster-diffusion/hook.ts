@@ -1,14 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModelCall, SamplingHook, UNetPaths } from '@diffpress/diffusion';
+import { ModelCall, NoiseSchedule, SamplingHook, UNetPaths } from '@diffpress/diffusion';
 import { CacheStats, emptyCacheStats } from '../common/cache-stats';
 import { keyStepGroups } from './key-steps';
 
-/** Prior noise injection (Faster Diffusion §3.3): `z_t ← z_t + α · z_T` at every step whose model time is below `below · 1000`. */
+/**
+ * Prior noise injection (Faster Diffusion §3.3): `z_t ← z_t + α · z_T` at every step whose time, as a fraction of the
+ * schedule's range, is below `below`.
+ */
 export interface PriorNoise {
   /** α (the paper's 0.003). */
   alpha: number;
-  /** Fraction of the model-time range below which noise is injected (the reference's `t / 1000 < 0.5`: the second half). */
+  /** Fraction of the time range below which noise is injected (the reference's `t / 1000 < 0.5`: the second half). */
   below: number;
+}
+
+/** A schedule time as a fraction of the schedule's range: t / T for discrete schedules, u itself for continuous ones. */
+export function timeFraction(schedule: NoiseSchedule, t: number): number {
+  const config = schedule.toConfig();
+  return config.type === 'linear-beta' ? t / config.timesteps : t;
+}
+
+/** Throws unless the call's sampler has the step count a hook's schedule was resolved for, and its rows are the cached ones. */
+export function checkCall(name: string, c: ModelCall, steps: number, cachedRows: number | null): void {
+  if (c.times.length !== steps) {
+    throw new Error(`${name}: its schedule was resolved for a ${steps}-step sampler, but this call comes from a ${c.times.length}-step one; the step's sampler is the one it is built for (teacher-forced metrics on another sampler's trajectory do not apply)`);
+  }
+  if (cachedRows != null && c.z.shape[0] !== cachedRows) {
+    throw new Error(`${name}: ${c.z.shape[0]} rows at step ${c.stepIndex}, but its cache holds ${cachedRows}; a batch keeps its rows from the first step to the last`);
+  }
 }
 
 /** Options of {@link fasterDiffusionHook}. */
@@ -81,7 +100,8 @@ export function fasterDiffusionHook(options: FasterDiffusionHookOptions): Faster
     drop();
     stats.full++;
     const { skips, mid } = c.run(() => unet.encode(c.z, unet.timeEmbedding(c.modelTime)));
-    const group = parallel ? (groups.get(c.stepIndex) ?? [c.stepIndex]) : [c.stepIndex];
+    // Batching later steps assumes every row of the call is at this step (true of the sampler's calls).
+    const group = parallel && c.rowSteps.every((r) => r === c.stepIndex) ? (groups.get(c.stepIndex) ?? [c.stepIndex]) : [c.stepIndex];
     let out: tf.Tensor;
     if (group.length === 1) {
       out = c.run(() => unet.decode(skips, mid, unet.timeEmbedding(c.modelTime)));
@@ -108,10 +128,11 @@ export function fasterDiffusionHook(options: FasterDiffusionHookOptions): Faster
     beginSample: drop,
     endSample: drop,
     beforeStep: priorNoise
-      ? (e) => (e.schedule.modelTime(e.t) / 1000 < priorNoise.below ? tf.add(e.z, tf.mul(e.zT, priorNoise.alpha)) : undefined)
+      ? (e) => (timeFraction(e.schedule, e.t) < priorNoise.below ? tf.add(e.z, tf.mul(e.zT, priorNoise.alpha)) : undefined)
       : undefined,
     call: (c) => {
       const unet = unetOf(c, name);
+      checkCall(name, c, steps, encoded ? encoded.mid.shape[0] : null);
       if (keys.has(c.stepIndex) || !encoded) return keyStep(c, unet);
       stats.reused++;
       if (propagate === 'decoder') return tf.clone(output as tf.Tensor);

@@ -233,12 +233,12 @@ export const evalSchema = z.strictObject({
   /** Samples per row of the sample grids (0: none). */
   grid: z.number().int().min(0).max(64).default(8).describe('samples per row of the sample grids (0: none)'),
   /**
-   * Steps of the FP reference of the paired metrics (sample-mse, sample-psnr, eps-mse): the FP model sampled with the
+   * Steps of the FP reference of the paired sample metrics (sample-mse, sample-psnr; not eps-mse): the FP model sampled with the
    * recipe's sampler at this many steps, for every row. Absent: each row's own sampler (an FP row is then its own
    * reference and gets no paired metrics). Set it to compare rows of different step counts on the same reference,
    * e.g. plain DDIM-9 and a cached DDIM-50 against FP DDIM-50.
    */
-  pairedSteps: z.number().int().min(1).max(100_000).optional().describe('steps of the FP reference of the paired metrics for every row (default: each row\'s own sampler)'),
+  pairedSteps: z.number().int().min(1).max(100_000).optional().describe('steps of the FP reference of sample-mse and sample-psnr for every row (default: each row\'s own sampler; not with eps-mse)'),
 });
 
 /** The evaluation section: samples, metrics, positions, feature network, floor row, latency, grids. */

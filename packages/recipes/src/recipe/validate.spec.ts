@@ -166,4 +166,16 @@ describe('method warnings at validation', () => {
     expect(plain.problems.map((p) => p.message)).toEqual(['only 4 ddim steps after []']);
     expect(validateRecipeText(recipe('  - method: toy-cache\n', 20), 'w.yaml', { registry: reg }).problems).toEqual([]);
   });
+
+  it('refuses eps-mse together with eval.pairedSteps', () => {
+    const text = recipe('  - method: toy-cache\n', 20).replace('metrics: [eps-mse] }', 'metrics: [eps-mse, sample-mse], pairedSteps: 50 }');
+    expect(validateRecipeText(text, 'w.yaml', { registry: reg }).problems.map(formatProblem).join()).toMatch(/eval\.pairedSteps: eps-mse is teacher-forced along the FP trajectory of the paired sampler/);
+  });
+
+  it('reports the warnings of a method on a pipeline ablation axis, per cell', () => {
+    const text = `name: w\nmodel: unet-mnist-s-eps\nsample: { kind: ddim, steps: 3 }\neval: { samples: 8, metrics: [eps-mse] }\nablation:\n  axes:\n    - path: pipeline\n      name: method\n      labels: [cache, none]\n      values: [[{ method: toy-cache }], null]\n`;
+    const { result, problems } = validateRecipeText(text, 'w.yaml', { registry: reg });
+    expect(result?.cells).toHaveLength(2);
+    expect(problems.map((p) => [p.severity, p.message])).toEqual([['warning', 'cell 0 (method="cache"): pipeline[0].config: only 3 ddim steps after []']]);
+  });
 });

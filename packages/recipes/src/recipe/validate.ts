@@ -216,9 +216,19 @@ function samplerAt(pipeline: unknown[], ids: unknown[], i: number, registry: Met
   return sample.success ? sample.data : null;
 }
 
+/**
+ * eps-mse with `eval.pairedSteps`: the teacher-forced ε-MSE runs the row's hooks along FP's trajectory at the paired
+ * steps, which the hooks (caches, per-step quantizers) were not built for.
+ */
+function checkPairedSteps(raw: Record<string, unknown>): Finding[] {
+  const ev = raw.eval as { pairedSteps?: unknown; metrics?: unknown } | undefined;
+  if (ev?.pairedSteps == null || !Array.isArray(ev.metrics) || !ev.metrics.includes('eps-mse')) return [];
+  return [{ path: ['eval', 'pairedSteps'], message: 'eps-mse is teacher-forced along the FP trajectory of the paired sampler, and a row\'s sampling hooks and per-step quantizers are built for its own steps: drop eps-mse or pairedSteps (sample-mse and sample-psnr use it)' }];
+}
+
 /** Everything wrong with one (ablation-free) recipe as plain data. */
 function checkRecipe(raw: Record<string, unknown>, registry: MethodRegistry, baseDir: string): Finding[] {
-  return [...checkSchema(recipeSchema, raw, []), ...checkPipeline(raw, registry), ...checkInputs(raw, baseDir)];
+  return [...checkSchema(recipeSchema, raw, []), ...checkPipeline(raw, registry), ...checkInputs(raw, baseDir), ...checkPairedSteps(raw)];
 }
 
 /** Whether `p` names a place the recipe schema (or the named method's config schema) has. */
@@ -350,12 +360,15 @@ export function validateRecipeText(text: string, file: string, options: Validate
   const valid: ResolvedCell[] = [];
   if (!problems.some((p) => p.severity === 'error')) {
     for (const cell of cells) {
-      const cellProblems = checkRecipe(cell.raw, options.registry, baseDir).filter((p) => !p.warning && !baseErrors.has(`${formatPath(p.path)}\u0000${p.message}`));
+      const found = checkRecipe(cell.raw, options.registry, baseDir).filter((p) => !baseErrors.has(`${formatPath(p.path)}\u0000${p.message}`));
+      const cellProblems = found.filter((p) => !p.warning);
+      const label = Object.entries(cell.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
       if (cellProblems.length > 0) {
-        const label = Object.entries(cell.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
         add(['ablation'], `cell ${cell.index} (${label}) is invalid and will be skipped: ${cellProblems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('; ')}`, 'warning');
         continue;
       }
+      // Warnings a cell has and the base recipe has not (a method on a pipeline axis warning about its position).
+      for (const w of found) add(['ablation'], `cell ${cell.index} (${label}): ${formatPath(w.path)}: ${w.message}`, 'warning');
       const recipe = recipeSchema.parse(cell.raw);
       const steps = (recipe.pipeline ?? []).map((s) => {
         const method = options.registry.require(s.method);

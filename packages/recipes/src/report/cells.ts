@@ -48,7 +48,7 @@ export function spreadNote(table: ReportTable): string {
 export function tableNote(): string {
   return (
     'Best per quality column in bold (floor excluded); cost columns are never marked. A verdict after a number — (better), (worse), (equivalent), (inconclusive) — ' +
-    'is the row against the FP row of its sampler (see Comparisons). Sample i of every row starts from the same x_T, keyed by (seed, i). ' +
+    'is the row against the FP row it is paired with: that of its sampler, or FP at eval.pairedSteps (see Comparisons). Sample i of every row starts from the same x_T, keyed by (seed, i). ' +
     'Size and OPs follow the paper-style accounting (eval package); ms / call / sample is the median of 5 timed UNet calls at batch 16 on the runtime named in its title ' +
     `(ORT: onnxruntime-node, quantized layers as QDQ); s / sample is sampling time measured in isolation: the median of ${SAMPLING_TIME_REPEATS} timed sampler runs of ${SAMPLING_TIME_BATCH} samples after an untimed one, ` +
     'through the row’s hooks on its runtime (results.csv also has draw_s_per_sample, the wall-clock of drawing the evaluation samples under the run’s load); ' +

@@ -42,9 +42,9 @@ function introduction(table: ReportTable): string[] {
     (declared > 0
       ? `${declared === 1 ? 'The first comparison is the one' : `The first ${declared} comparisons are those`} the recipe declares (\`compare\`, with margins where declared); after them, by default, `
       : 'The recipe declares no comparisons (`compare`); by default ') +
-      `every compressed row is compared with the FP row of its sampler on the paired fidelity metrics it evaluates (${DEFAULT_COMPARISON_METRICS.join(', ')}), without a margin (so never **equivalent**), unless the recipe already compares the two on that metric; ` +
+      `every compressed row is compared with the FP row it is paired with (that of its sampler, or FP at eval.pairedSteps) on the paired fidelity metrics it evaluates (${DEFAULT_COMPARISON_METRICS.join(', ')}), without a margin (so never **equivalent**), unless the recipe already compares the two on that metric; ` +
       'the FP row is its own reference, so its value there is 0. sample-psnr is not compared with FP: FP’s PSNR against itself is infinite, so the difference has no interval (the sample-mse comparison tests the same per-sample MSEs). ' +
-      'Wherever b is the FP row of a’s sampler, the verdict also stands next to a’s number in the table.',
+      'Wherever b is the FP row a is paired with, the verdict also stands next to a’s number in the table.',
   );
   return lines;
 }

@@ -1,5 +1,5 @@
 import { ResultRow } from '@diffpress/eval';
-import { RowIdentity, fpGroupId, pairProblem, resolveSelector, rowName, selectRows, tableComparisons } from './comparisons';
+import { RowIdentity, fpGroupId, pairProblem, resolveSelector, rowName, selectRows, tableComparisons, verdictInTable } from './comparisons';
 import { comparisonCells, comparisonsCsv, comparisonsMarkdown } from './comparison-section';
 import { ReportRow, ReportTable } from './table';
 
@@ -111,6 +111,28 @@ describe('tableComparisons', () => {
     expect(eps?.diff.lo).toBeCloseTo(-0.4841, 3);
     expect(eps?.diff.hi).toBeCloseTo(4.4841, 3);
     expect(eps?.verdict).toBe('inconclusive');
+  });
+
+  it('with eval.pairedSteps pairs a compressed row with the FP row that is the reference, not an FP row measured against it', () => {
+    // FP DDIM-9 (first) and FP DDIM-50 share the reference FP DDIM-50; only DDIM-50 is that evaluation itself.
+    const ref = fpGroupId('m', 'ddim-50', 256, {});
+    const fp9 = reportRow({ kind: 'fp', label: 'FP', position: 'baseline', params: { 'sample.steps': 9 }, sampler: 'ddim-9', reference: ref, evaluation: fpGroupId('m', 'ddim-9', 256, {}) }, {
+      'sample-mse': [result('sample-mse', 0, mean(a1), a1)],
+    });
+    const fp50 = reportRow({ kind: 'fp', label: 'FP', position: 'baseline', params: { 'sample.steps': 50 }, sampler: 'ddim-50', reference: ref }, {});
+    const fd = reportRow({ kind: 'compressed', label: 'faster-diffusion', position: 'final', params: { 'sample.steps': 50, method: 'FD' }, sampler: 'ddim-50', reference: ref }, {
+      'sample-mse': [result('sample-mse', 0, mean(a0), a0)],
+    });
+    const cs = tableComparisons([fp9, fp50, fd], [{ a: 'FD', b: 'FP, ddim-9', metric: 'sample-mse' }]);
+    expect(cs.map((c) => [c.a, c.b, c.source, c.rowB])).toEqual([
+      ['FD', 'FP, ddim-9', 'recipe', 0],
+      ['faster-diffusion', 'FP, ddim-50', 'default', 1],
+    ]);
+    // FP DDIM-9 has its own MSEs against the reference (2 per sample), FP DDIM-50 is the reference (0).
+    expect(cs[0].result).toMatchObject({ a: 2.5, b: 2 });
+    expect(cs[1].result).toMatchObject({ a: 2.5, b: 0 });
+    expect(verdictInTable([fp9, fp50, fd], cs[1])).toBe(true);
+    expect(verdictInTable([fp9, fp50, fd], cs[0])).toBe(false);
   });
 
   it('compares the rows a recipe names, with a margin in percent of b’s mean', () => {

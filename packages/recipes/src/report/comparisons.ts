@@ -1,6 +1,6 @@
 /**
  * Comparisons of report rows (evaluation spec §5): which rows a recipe's `compare` entries select, the default
- * comparisons (every row against the FP row of its sampler on the paired fidelity metrics), and their verdicts from
+ * comparisons (every row against the FP row it is paired with on the paired fidelity metrics), and their verdicts from
  * `@diffpress/eval`'s {@link compareRows}. Shared by validation (on the rows a recipe will produce) and the report
  * (on the rows it did produce), so a selector means the same at both times.
  */
@@ -242,7 +242,7 @@ export interface ReportComparison {
   rowB?: number;
   /** Metric as the recipe names it (`sample-mse`, `fd`). */
   metric: string;
-  /** `recipe`: declared in the recipe's `compare`; `default`: a row against the FP row of its sampler. */
+  /** `recipe`: declared in the recipe's `compare`; `default`: a row against the FP row it is paired with. */
   source: 'recipe' | 'default';
   /** The margin as declared (`0.001`, `'2%'`); the absolute margin used is `result.margin`. */
   margin?: number | string;
