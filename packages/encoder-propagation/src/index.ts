@@ -16,6 +16,7 @@
  */
 import { DiffusionMethod } from '@diffpress/diffusion';
 export * from './common/cache-stats';
+export * from './common/check-call';
 export * from './common/cost';
 export * from './common/premise';
 export * from './common/warnings';

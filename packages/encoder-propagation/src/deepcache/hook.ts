@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SamplingHook } from '@diffpress/diffusion';
 import { CacheStats, emptyCacheStats } from '../common/cache-stats';
-import { checkCall } from '../faster-diffusion/hook';
+import { checkCall } from '../common/check-call';
 
 /** Options of {@link deepCacheHook}. */
 export interface DeepCacheHookOptions {
