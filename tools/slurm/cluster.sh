@@ -51,15 +51,16 @@ install_packages() {
   local missing
   read -r -a missing <<<"$(missing_packages)"
   [[ ${#missing[@]} -eq 0 ]] && { say "slurm-wlm and munge are installed"; return 0; }
-  mkdir -p "$DIR"
   [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]} and not root: install them (apt-get install slurm-wlm munge) or run as root"
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them with"
   say "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
+  # The log goes beside $DIR, not into it: `up` refuses a non-empty $DIR that holds no slurm.conf of ours.
+  local log="${TMPDIR:-/tmp}/diffpress-slurm-apt.log"
   # The package lists may be absent on a fresh machine: update once, then install.
-  if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$DIR/apt.log" 2>&1; then
-    apt-get update >>"$DIR/apt.log" 2>&1 || true
-    apt-get install -y --no-install-recommends "${missing[@]}" >>"$DIR/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed (see $DIR/apt.log)"
+  if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+    apt-get update >>"$log" 2>&1 || true
+    apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 || die "apt-get install ${missing[*]} failed (see $log)"
   fi
   say "installed ${missing[*]}"
 }
