@@ -67,6 +67,7 @@ export * from './export/onnx-graph';
 export * from './export/export-rules';
 export * from './export/layer-rules';
 export * from './export/quant-rules';
+export * from './export/integer-weights';
 export * from './export/ort-session';
 
 // Core's layers export to ONNX as soon as core is loaded; method packages register their own layer types.

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AnyModule } from '../nn/module';
+import { IntegerWeightMode } from './integer-weights';
 import { OnnxGraph } from './onnx-graph';
 
 /** How fake-quantized layers are written. */
@@ -18,6 +19,11 @@ export interface ExportOptions {
    * a graph is then valid for that step only (see {@link ExportContext.markStepDependent}).
    */
   step?: number;
+  /**
+   * The element type of integer weights in QDQ graphs (default `auto`: int8 wherever onnxruntime's int8 kernels are
+   * exact on this CPU, else uint8; see {@link integerWeightType}).
+   */
+  integerWeights?: IntegerWeightMode;
 }
 
 /** A class of modules, as rules are registered by. */

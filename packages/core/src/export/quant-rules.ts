@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fakeQuantize } from '../quant/fake-quant';
 import { UniformQuantizer } from '../quant/uniform-quantizer';
 import { ExportContext, registerExportRule } from './export-rules';
+import { integerWeightType } from './integer-weights';
 import { OnnxElementType } from './onnx-graph';
 
 /** The element type a grid is stored in as QDQ, or null when it does not fit 8 bits with an integer zero point. */
@@ -59,8 +60,9 @@ export function exportActivationQuantizer(ctx: ExportContext, q: UniformQuantize
  * the same differences `level − z` (so the DequantizeLinear gives the same values): `level − z` itself with zero
  * points 0 when every difference fits int8 (always below 8 bits, and on grids already symmetric), else `level − 128`
  * with zero points `z − 128` (exact for the full 8-bit unsigned grid). onnxruntime's CPU integer convolutions and
- * matrix products run about twice as fast with int8 weights as with uint8 ones (tools/bench/onnx-qdq.ts). Null when
- * a zero point lies off the unsigned 8-bit range.
+ * matrix products run about twice as fast with int8 weights as with uint8 ones on a VNNI CPU (tools/bench/onnx-qdq.ts);
+ * where int8 is not exact, {@link integerWeightType} shifts these levels to uint8. Null when a zero point lies off
+ * the unsigned 8-bit range.
  */
 function int8Levels(levels: Float32Array, zero: Float32Array, channelOf: (i: number) => number): { levels: Int8Array; zero: Int8Array } | null {
   let centredFits = true;
@@ -79,8 +81,10 @@ function int8Levels(levels: Float32Array, zero: Float32Array, channelOf: (i: num
  * type that runs on an integer kernel ({@link WeightExportRule.integerKernel}) and a dequantized input, the
  * integer levels are stored as int8 with a DequantizeLinear (per-channel on the ONNX output-channel axis): levels
  * of an unsigned grid are re-encoded exactly as signed ones (`level − z` with zero point 0 when that fits, else
- * `level − 128` with zero point `z − 128`), which onnxruntime's integer kernels run faster. The DequantizeLinear
- * equals the tfjs fake-quantized weight exactly; without QDQ the fake-quantized values are stored as floats.
+ * `level − 128` with zero point `z − 128`), which onnxruntime's integer kernels run faster. Where those kernels
+ * could saturate on such levels (x86 without VNNI, levels beyond ±64) they are stored as uint8 instead, levels and
+ * zero points shifted by 128 ({@link ExportOptions.integerWeights}). The DequantizeLinear equals the tfjs
+ * fake-quantized weight exactly; without QDQ the fake-quantized values are stored as floats.
  *
  * @param layer - The layer (its class's weight export rule gives the ONNX layout).
  * @param weight - The FP (or already on-grid) weight in the layer's tfjs layout.
@@ -120,10 +124,13 @@ export function exportLayerWeight(ctx: ExportContext, layer: object, weight: tf.
   const channelOf = (i: number): number => (perChannel ? Math.floor(i / stride) % delta.length : 0);
   const signed = type === 'int8' ? { levels: Int8Array.from(w.data), zero: Int8Array.from(zero) } : int8Levels(w.data, zero, channelOf);
   if (!signed) return fakeQuantized();
-  const stored = g.constant(signed.levels, w.dims, ctx.hint(`${hint}_q`), 'int8');
+  const storage = integerWeightType(signed.levels, ctx.options.integerWeights);
+  // uint8 = int8 + 128 for levels and zero points alike: the differences, hence the dequantized values, are the same.
+  const encode = (v: Int8Array): Int8Array | Uint8Array => (storage === 'int8' ? v : Uint8Array.from(v, (x) => x + 128));
+  const stored = g.constant(encode(signed.levels), w.dims, ctx.hint(`${hint}_q`), storage);
   const dims = perChannel ? [delta.length] : [];
   const scale = g.constant(delta, dims, ctx.hint(`${hint}_scale`));
-  const zp = g.constant(signed.zero, dims, ctx.hint(`${hint}_zero_point`), 'int8');
+  const zp = g.constant(encode(signed.zero), dims, ctx.hint(`${hint}_zero_point`), storage);
   return g.op('DequantizeLinear', [stored, scale, zp], perChannel ? { axis: { int: w.channelAxis } } : {}, ctx.hint(`${hint}_dq`));
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  AnyModule, Conv2d, ExportContext, ExportError, ExportOptions, Linear, OnnxGraph, OrtSession, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, exportModule,
-  Rng, exportLayerWeight, initEngine, manualSeed, minmaxParams, registerWeightExportRule, withCallContext,
+  AnyModule, Conv2d, ExportContext, ExportError, ExportOptions, IntegerWeightMode, Linear, OnnxGraph, OrtSession, UniformQuantizer, WeightLayer, WeightLayerWrapper, channelRange, exportModule,
+  Rng, cpuFeatures, exportLayerWeight, initEngine, manualSeed, minmaxParams, registerWeightExportRule, u8s8MaySaturate, withCallContext,
 } from '@diffpress/core';
 import { UNet, UNetConfig, exportUNetGraph } from '@diffpress/diffusion';
 import { onnx } from 'onnx-proto';
@@ -296,17 +296,20 @@ describe('ONNX export of QuantScaledDotProductAttention', () => {
 });
 
 describe('weights of asymmetric grids (core exportLayerWeight)', () => {
-  /** Exports `q(conv.weight)`; returns the stored levels' and zero points' element types, the zero points, and the value. */
-  function exportWeight(linear: Linear, q: UniformQuantizer): { types: string[]; zeroPoints: number[]; maxAbs: number } {
+  /**
+   * Exports `q(linear.weight)` (int8 storage unless told otherwise); returns the stored levels' and zero points'
+   * element types, the zero points, and the value's max |Δ| from the tfjs fake-quantized weight.
+   */
+  function exportWeight(linear: Linear, q: UniformQuantizer, integerWeights: IntegerWeightMode = 'int8'): { types: string[]; zeroPoints: number[]; maxAbs: number } {
     const g = new OnnxGraph('weight');
-    const w = exportLayerWeight(new ExportContext(g, 'linear'), linear, linear.weight, q);
+    const w = exportLayerWeight(new ExportContext(g, 'linear', { integerWeights }), linear, linear.weight, q);
     g.output(w, 'w', [...linear.weight.shape]);
     const bytes = g.encode();
     const inits = onnx.ModelProto.decode(bytes).graph?.initializer ?? [];
     const byName = (suffix: string): onnx.ITensorProto => inits.find((t) => t.name?.endsWith(suffix)) as onnx.ITensorProto;
     const types = ['weight_q', 'weight_zero_point'].map((n) => onnx.TensorProto.DataType[byName(n).dataType as number]);
     const raw = byName('weight_zero_point').rawData as Uint8Array;
-    const zeroPoints = Array.from(new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+    const zeroPoints = Array.from(types[1] === 'INT8' ? new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength) : raw);
     const s = OrtSession.create(bytes);
     const { w: got } = s.run({});
     s.dispose();
@@ -337,6 +340,27 @@ describe('weights of asymmetric grids (core exportLayerWeight)', () => {
     q.setParams({ delta, zero: new Float32Array(6).fill(128) });
     const got = exportWeight(linear, q);
     expect(got).toEqual({ types: ['INT8', 'INT8'], zeroPoints: new Array(6).fill(0), maxAbs: 0 });
+    linear.dispose();
+  });
+
+  it('uint8 storage shifts levels and zero points by 128 (same values); auto picks it only for wide levels on a CPU that may saturate', () => {
+    manualSeed(51);
+    const linear = new Linear(72, 6);
+    for (const bits of [8, 4]) {
+      const q = new UniformQuantizer({ bits, mode: 'asymmetric', channels: 6 });
+      calibrateWeights(q, linear.weight);
+      const zero = Array.from(q.zero.dataSync());
+      const asInt8 = exportWeight(linear, q, 'int8');
+      const asUint8 = exportWeight(linear, q, 'uint8');
+      expect(asUint8.types).toEqual(['UINT8', 'UINT8']);
+      expect(asUint8.maxAbs).toBe(0);
+      expect(asUint8.zeroPoints).toEqual(asInt8.zeroPoints.map((z) => z + 128));
+      // 8 bits: the shifted grid (level − 128) reaches ±128, beyond the saturation-free ±64; 4 bits: centred, ±15.
+      expect(asUint8.zeroPoints).toEqual(bits === 8 ? zero : zero.map(() => 128));
+      const auto = exportWeight(linear, q, 'auto');
+      expect(auto.types[0]).toBe(bits === 8 && u8s8MaySaturate(cpuFeatures()) ? 'UINT8' : 'INT8');
+      expect(auto.maxAbs).toBe(0);
+    }
     linear.dispose();
   });
 });
