@@ -14,6 +14,7 @@ import {
   transpose64,
   validateMatrix64,
 } from './linalg';
+import { eigs } from 'mathjs';
 
 /** Seeded xorshift32 in [0, 1): enough to make test matrices reproducible. */
 function uniform(seed: number): () => number {
@@ -255,6 +256,38 @@ describe('symmetricEigen', () => {
   it('symmetricEigenvalues agrees with symmetricEigen', () => {
     const a = randomSymmetric(16, 4);
     expectClose(symmetricEigenvalues(a), symmetricEigen(a).values, 1e-12);
+  });
+
+  it('agrees with an independent solver (mathjs Jacobi) on a 48×48 covariance: values, and vectors up to sign', () => {
+    const a = randomPsd(48, 64, 5);
+    const ours = symmetricEigen(a);
+    const ref = eigs(toNested(a), { eigenvectors: true, precision: 1e-14 * 48 });
+    const pairs = ref.eigenvectors.map((e) => ({ value: e.value as number, vector: e.vector as number[] })).sort((x, y) => x.value - y.value);
+    const top = ours.values[47];
+    expectClose(ours.values, pairs.map((p) => p.value), 1e-12 * top);
+    // The spectrum of a random covariance is simple: each eigenvector is unique up to sign.
+    pairs.forEach((p, j) => {
+      const dot = column(ours.vectors, j).reduce((s, x, i) => s + x * p.vector[i], 0);
+      const norm = Math.sqrt(p.vector.reduce((s, x) => s + x * x, 0));
+      expect(Math.abs(Math.abs(dot) / norm - 1)).toBeLessThan(1e-9);
+    });
+  });
+
+  it('is orthonormal and reconstructs at n = 256, and on an eigenvalue of multiplicity n − 1 (I + uuᵀ)', () => {
+    const a = randomSymmetric(256, 6);
+    const e = symmetricEigen(a);
+    const scale = maxAbs(a);
+    expect(orthonormalityError(e.vectors)).toBeLessThan(1e-13);
+    expect(maxAbsDiff(fromEigen(e), a) / scale).toBeLessThan(1e-13);
+    const u = Array.from({ length: 40 }, (_, i) => Math.sin(i + 1));
+    const uu = u.reduce((sum, x) => sum + x * x, 0);
+    const r = matrix64(u.map((ui, i) => u.map((uj, j) => (i === j ? 1 : 0) + ui * uj)));
+    const er = symmetricEigen(r);
+    // Eigenvalues 1 (39 times) and 1 + ‖u‖², whose eigenvector is u/‖u‖.
+    expectClose(er.values, [...new Array<number>(39).fill(1), 1 + uu], 1e-12 * uu);
+    expect(orthonormalityError(er.vectors)).toBeLessThan(1e-13);
+    expect(maxAbsDiff(fromEigen(er), r)).toBeLessThan(1e-12 * uu);
+    expectClose(column(er.vectors, 39), signed(u.map((x) => x / Math.sqrt(uu))), 1e-12);
   });
 });
 

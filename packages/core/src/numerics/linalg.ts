@@ -1,15 +1,16 @@
 /**
  * Float64 dense linear algebra that tfjs lacks: the symmetric eigen-decomposition behind PCA (BinaryDM's low-rank
- * mixing of a C×C covariance) and the matrix square roots of the Fréchet distance. The eigen-solver is mathjs's
- * `eigs` (a classical Jacobi method for real symmetric input) run on plain `number[][]` in double precision; this
- * module owns everything around it: validation, scaling, ordering, signs, and the products built on the result.
+ * mixing of a C×C covariance) and the matrix square roots of the Fréchet distance. The eigen-solver is the
+ * Householder-tridiagonal + implicit-QL pair of `tridiagonal-ql.ts` in double precision; this module owns
+ * everything around it: validation, scaling, ordering, signs, and the products built on the result.
  *
- * Cost: mathjs's Jacobi searches the whole upper triangle for its pivot before every rotation, so one
- * decomposition grows like n⁴: ≈ 0.1 s at 64, 0.8 s at 128, 8–10 s at 256 in Node 20 (`tools/bench/linalg.ts`).
- * Neither its `precision` option (1e-8 to 1e-14) nor mathjs Matrix instead of array input changes that by more than
- * noise (measured at 64 and 128), so neither is exposed; skipping the eigenvectors saves ~10%.
+ * Cost: O(n³), a few milliseconds at n = 128 (`tools/bench/linalg.ts`). It replaced mathjs's `eigs` (a Jacobi
+ * method that searches the whole triangle before every rotation, hence n⁴: 0.8 s at 128, 8–10 s at 256), which
+ * made FD∞'s 13 Fréchet distances cost 10–18 s per result row; mathjs stays as the independent cross-check in the
+ * tests and for the general square root.
  */
-import { eigs, sqrtm } from 'mathjs';
+import { sqrtm } from 'mathjs';
+import { tridiagonalQlEigen } from './tridiagonal-ql';
 
 /** A dense float64 matrix stored row-major: entry (i, j) is `data[i * cols + j]`. */
 export interface Matrix64 {
@@ -64,12 +65,6 @@ export const DEFAULT_SYMMETRY_TOLERANCE = 1e-6;
  * wide margin for round-off while still rejecting matrices that are plainly indefinite.
  */
 export const DEFAULT_PSD_TOLERANCE = 1e-5;
-
-/**
- * Jacobi stops once every off-diagonal entry of the unit-scaled matrix is below this: a perturbation that small moves
- * the reconstruction by ~n × 1e-14, near the round-off of the rotations themselves, so going lower only costs time.
- */
-const JACOBI_OFF_DIAGONAL_TOLERANCE = 1e-14;
 
 /**
  * Two eigenvector components count as equally large for the sign rule when their magnitudes differ by less than
@@ -270,44 +265,19 @@ function asNumberArray(x: unknown, length: number, what: string): number[] {
 }
 
 /**
- * Runs mathjs's Jacobi on (a + aᵀ)/2 scaled to max |entry| = 1.
- *
- * Symmetrising matters because mathjs checks symmetry with an absolute tolerance (its precision, 1e-14 × n here)
- * and sends anything else, e.g. a covariance reduced in float32, to its general QR solver: 15–25× slower at
- * n = 32–64 and possibly complex-valued. (a + aᵀ)/2 is also the nearest symmetric matrix to a.
- *
- * Scaling matters because mathjs's stopping threshold is absolute: unscaled, a 16×16 matrix of entries ~1e-9 comes
- * back with a relative reconstruction error of 6e-5.
+ * Decomposes (a + aᵀ)/2 scaled to max |entry| = 1 (then scales the eigenvalues back). Symmetrising makes a covariance
+ * reduced in float32 (symmetric only to a few ulps) exactly symmetric, the nearest symmetric matrix to it; scaling
+ * keeps the solver's relative convergence test meaningful for matrices of tiny or huge entries.
  */
-function jacobi(
-  a: Matrix64,
-  name: string,
-  opts: SymmetricOptions,
-  withVectors: boolean,
-): { values: number[]; vectors?: number[][] } {
+function decompose(a: Matrix64, name: string, opts: SymmetricOptions): { values: Float64Array; vectors: Float64Array } {
   validateMatrix64(a, name, { symmetryTolerance: opts.symmetryTolerance ?? DEFAULT_SYMMETRY_TOLERANCE });
   const n = a.rows;
   const scale = maxAbsEntry(a) || 1;
-  const nested: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const row = new Array<number>(n);
-    for (let j = 0; j < n; j++) row[j] = (a.data[i * n + j] + a.data[j * n + i]) / (2 * scale);
-    nested.push(row);
-  }
-  // mathjs stops when the largest off-diagonal entry drops below precision / n.
-  const precision = JACOBI_OFF_DIAGONAL_TOLERANCE * n;
-  if (!withVectors) {
-    const { values } = eigs(nested, { eigenvectors: false, precision });
-    return { values: asNumberArray(values, n, 'eigs').map((v) => v * scale) };
-  }
-  const { eigenvectors } = eigs(nested, { eigenvectors: true, precision });
-  if (eigenvectors.length !== n) {
-    throw new Error(`diffpress: mathjs eigs returned ${eigenvectors.length} eigenvectors for ${n}×${n}`);
-  }
-  return {
-    values: eigenvectors.map((e) => asNumber(e.value, 'eigs') * scale),
-    vectors: eigenvectors.map((e) => asNumberArray(e.vector, n, 'eigs')),
-  };
+  const sym = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sym[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / (2 * scale);
+  const { values, vectors } = tridiagonalQlEigen(sym, n);
+  for (let i = 0; i < n; i++) values[i] *= scale;
+  return { values, vectors };
 }
 
 /** Indices that sort `values` ascending; ties keep their order, so equal inputs give equal outputs. */
@@ -316,16 +286,17 @@ function ascendingOrder(values: readonly number[]): number[] {
 }
 
 /**
- * Eigen-decomposition A = V·diag(λ)·Vᵀ of a real symmetric matrix, in float64 via mathjs `eigs`.
+ * Eigen-decomposition A = V·diag(λ)·Vᵀ of a real symmetric matrix, in float64 (Householder tridiagonalization and
+ * implicit QL).
  *
  * Eigenvalues are ascending. Each eigenvector is normalised and signed so that its largest-magnitude component is
  * positive (the first of them when several are equal within 1e-8 relative): an eigenvector is only defined up to
  * sign, and without a rule a PCA basis could flip between runs whose inputs differ by round-off. Eigenvectors of
  * a repeated eigenvalue are any orthonormal basis of its eigenspace; no sign rule makes those unique.
  *
- * Accuracy: ‖V·diag(λ)·Vᵀ − A‖max ≈ 1e-14 × max |A| and ‖VᵀV − I‖max ≈ 1e-15 up to n = 256 (measured), so
- * small eigenvalues of an ill-conditioned A are accurate in absolute, not relative, terms. Cost grows like n⁴ (see
- * the module notes).
+ * Accuracy: ‖V·diag(λ)·Vᵀ − A‖max and ‖VᵀV − I‖max of order 1e-14 (relative to max |A|) up to n = 256 (tested),
+ * so small eigenvalues of an ill-conditioned A are accurate in absolute, not relative, terms. Cost O(n³) (see the
+ * module notes).
  *
  * @param a symmetric n×n matrix with finite entries; it is symmetrised as (a + aᵀ)/2 first, and asymmetry beyond
  *   `opts.symmetryTolerance` throws.
@@ -335,15 +306,15 @@ function ascendingOrder(values: readonly number[]): number[] {
  * // values = [1, 3]; vectors columns = (1, −1)/√2 and (1, 1)/√2
  */
 export function symmetricEigen(a: Matrix64, opts: SymmetricOptions = {}): SymmetricEigen {
-  const { values, vectors } = jacobi(a, 'symmetricEigen', opts, true);
-  if (vectors === undefined) throw new Error('diffpress: symmetricEigen: mathjs eigs returned no eigenvectors');
+  const { values, vectors } = decompose(a, 'symmetricEigen', opts);
   const n = a.rows;
-  const order = ascendingOrder(values);
+  const order = ascendingOrder(Array.from(values));
   const sortedValues = new Float64Array(n);
   const v = new Float64Array(n * n);
   order.forEach((src, col) => {
     sortedValues[col] = values[src];
-    const vec = vectors[src];
+    const vec = new Float64Array(n);
+    for (let i = 0; i < n; i++) vec[i] = vectors[i * n + src];
     let norm = 0;
     let maxAbs = 0;
     for (const x of vec) {
@@ -358,8 +329,8 @@ export function symmetricEigen(a: Matrix64, opts: SymmetricOptions = {}): Symmet
 }
 
 /**
- * Eigenvalues of a real symmetric matrix, ascending: {@link symmetricEigen} without the eigenvectors, somewhat
- * cheaper because mathjs then skips accumulating the rotations.
+ * Eigenvalues of a real symmetric matrix, ascending: the values of {@link symmetricEigen} (the same computation,
+ * without the sorting and signing of the vectors).
  *
  * @param a symmetric n×n matrix with finite entries, symmetrised as in {@link symmetricEigen}.
  * @param opts tolerance of the symmetry check.
@@ -367,8 +338,7 @@ export function symmetricEigen(a: Matrix64, opts: SymmetricOptions = {}): Symmet
  * symmetricEigenvalues(matrix64([[2, 1], [1, 2]])); // Float64Array [1, 3]
  */
 export function symmetricEigenvalues(a: Matrix64, opts: SymmetricOptions = {}): Float64Array {
-  const { values } = jacobi(a, 'symmetricEigenvalues', opts, false);
-  return Float64Array.from(values).sort();
+  return decompose(a, 'symmetricEigenvalues', opts).values.sort();
 }
 
 /**
