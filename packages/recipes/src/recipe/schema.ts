@@ -239,6 +239,13 @@ export const evalSchema = z.strictObject({
    * e.g. plain DDIM-9 and a cached DDIM-50 against FP DDIM-50.
    */
   pairedSteps: z.number().int().min(1).max(100_000).optional().describe('steps of the FP reference of sample-mse and sample-psnr for every row (default: each row\'s own sampler; not with eps-mse)'),
+  /**
+   * Trajectories of the teacher-forced ε-MSE (eps-mse), the first of the row's samples (default 64, at most
+   * `samples`). Each costs a sampling pass of the FP model with a call of the row's model at every step, so this is
+   * the knob of eps-mse's cost against the width of its bootstrap interval. No default in the parsed recipe, so
+   * that recipes without it keep their keys.
+   */
+  epsMseTrajectories: z.number().int().min(2).max(100_000).optional().describe('trajectories of the teacher-forced eps-mse (default 64, at most samples)'),
 });
 
 /** The evaluation section: samples, metrics, positions, feature network, floor row, latency, grids. */

@@ -219,6 +219,24 @@ ablation:
     expect([fps[0].evaluation !== undefined, fps[1].evaluation]).toEqual([true, undefined]);
   }, 120_000);
 
+  it('eval.epsMseTrajectories sets how many trajectories eps-mse follows, and is part of the unit key', async () => {
+    const text = `name: eps-trajectories
+model: unet-mnist-s-eps
+pipeline:
+  - method: scale-out
+sample: { kind: ddim, steps: 2, batchSize: 4 }
+eval: { samples: 4, metrics: [eps-mse], grid: 0, floor: false, latency: false }
+`;
+    const plain = recipe(text);
+    const three = recipe(text.replace('latency: false }', 'latency: false, epsMseTrajectories: 3 }'));
+    expect(unitKey(three, planUnits(three)[0], store)).not.toBe(unitKey(plain, planUnits(plain)[0], store));
+    const run = await runRecipe(three, { store, log: memoryLog() });
+    expect(run.failed).toEqual([]);
+    const mean = run.results[0].positions[1].rows.find((r) => r.metric === 'eps-mse');
+    expect(mean?.detail).toMatchObject({ trajectories: 3 });
+    expect(mean?.perSample).toHaveLength(3);
+  }, 120_000);
+
   it('a training stage trains the base model once, keeps its training curve, and plots it', async () => {
     const text = `name: trained
 model:

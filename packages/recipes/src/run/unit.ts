@@ -221,7 +221,7 @@ async function evaluateOn(
   const rows = metrics.length === 0 ? [] : await evaluate(model, {
     metrics, samples: ev.samples, seed: unit.seed, sampler, shape, reference: needsReference ? ctx.reference() : undefined, featureNet: ctx.featureNet,
     cacheDir: ctx.store.root, hooks: staged.hooks, hooksKey: staged.hooksKey, batchSize: cell.recipe.sample.batchSize, shareSamples: true,
-    pairedReference: paired ? baseModel : undefined, pairedSampler: paired ? pairedSampler : undefined,
+    pairedReference: paired ? baseModel : undefined, pairedSampler: paired ? pairedSampler : undefined, epsMseSamples: ev.epsMseTrajectories,
     recipeHash: v.hash, cell: { ...cell.params, position },
   });
   const layers = unetLayerInventory(staged.model.unet.plan);
