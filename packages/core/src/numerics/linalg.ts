@@ -269,13 +269,13 @@ function asNumberArray(x: unknown, length: number, what: string): number[] {
  * reduced in float32 (symmetric only to a few ulps) exactly symmetric, the nearest symmetric matrix to it; scaling
  * keeps the solver's relative convergence test meaningful for matrices of tiny or huge entries.
  */
-function decompose(a: Matrix64, name: string, opts: SymmetricOptions): { values: Float64Array; vectors: Float64Array } {
+function decompose(a: Matrix64, name: string, opts: SymmetricOptions, withVectors = true): { values: Float64Array; vectors: Float64Array } {
   validateMatrix64(a, name, { symmetryTolerance: opts.symmetryTolerance ?? DEFAULT_SYMMETRY_TOLERANCE });
   const n = a.rows;
   const scale = maxAbsEntry(a) || 1;
   const sym = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sym[i * n + j] = (a.data[i * n + j] + a.data[j * n + i]) / (2 * scale);
-  const { values, vectors } = tridiagonalQlEigen(sym, n);
+  const { values, vectors } = tridiagonalQlEigen(sym, n, withVectors);
   for (let i = 0; i < n; i++) values[i] *= scale;
   return { values, vectors };
 }
@@ -329,8 +329,8 @@ export function symmetricEigen(a: Matrix64, opts: SymmetricOptions = {}): Symmet
 }
 
 /**
- * Eigenvalues of a real symmetric matrix, ascending: the values of {@link symmetricEigen} (the same computation,
- * without the sorting and signing of the vectors).
+ * Eigenvalues of a real symmetric matrix, ascending: the values of {@link symmetricEigen}, without rotating,
+ * sorting or signing the eigenvectors.
  *
  * @param a symmetric n×n matrix with finite entries, symmetrised as in {@link symmetricEigen}.
  * @param opts tolerance of the symmetry check.
@@ -338,7 +338,7 @@ export function symmetricEigen(a: Matrix64, opts: SymmetricOptions = {}): Symmet
  * symmetricEigenvalues(matrix64([[2, 1], [1, 2]])); // Float64Array [1, 3]
  */
 export function symmetricEigenvalues(a: Matrix64, opts: SymmetricOptions = {}): Float64Array {
-  return decompose(a, 'symmetricEigenvalues', opts).values.sort();
+  return decompose(a, 'symmetricEigenvalues', opts, false).values.sort();
 }
 
 /**

@@ -19,14 +19,16 @@ export interface RawEigen {
  *
  * @param a - Row-major entries; not modified.
  * @param n - The order.
+ * @param withVectors - False skips rotating the eigenvectors in the QL phase (its O(n³) part); `vectors` is then
+ *   meaningless and the values are the same.
  */
-export function tridiagonalQlEigen(a: ArrayLike<number>, n: number): RawEigen {
+export function tridiagonalQlEigen(a: ArrayLike<number>, n: number, withVectors = true): RawEigen {
   // v holds the matrix, then the accumulated orthogonal transformation; d and e the tridiagonal form, then λ.
   const v = Float64Array.from(a);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   householderTridiagonal(v, d, e, n);
-  implicitQl(v, d, e, n);
+  implicitQl(v, d, e, n, withVectors);
   return { values: d, vectors: v };
 }
 
@@ -110,7 +112,7 @@ function householderTridiagonal(v: Float64Array, d: Float64Array, e: Float64Arra
 }
 
 /** Diagonalizes the tridiagonal (d, e) by implicit QL steps, rotating the columns of v along. */
-function implicitQl(v: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+function implicitQl(v: Float64Array, d: Float64Array, e: Float64Array, n: number, withVectors: boolean): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -156,7 +158,7 @@ function implicitQl(v: Float64Array, d: Float64Array, e: Float64Array, n: number
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          for (let k = 0; k < n; k++) {
+          for (let k = 0; withVectors && k < n; k++) {
             const vk = k * n;
             h = v[vk + i + 1];
             v[vk + i + 1] = s * v[vk + i] + c * h;
