@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ENV_VAR, engineInfo, initEngine, requestedBackend } from './backend';
+import { BACKEND_ENV_VAR, engineInfo, initEngine, requestedBackend, wasmHeapBytes } from './backend';
 
 describe('requestedBackend', () => {
   it('prefers the option, then the environment variable, then auto', () => {
@@ -38,6 +38,17 @@ describe('initEngine', () => {
     await initEngine({ env: {}, load: noTfjsNode, log });
     expect(lines).toEqual([`diffpress: backend wasm (${info.simd ? 'simd' : 'no simd'}, 1 thread; auto)`]);
     expect(engineInfo()).toBe(info);
+  });
+
+  it('wasmHeapBytes reads the wasm heap, which grows with a large tensor and is null on cpu', async () => {
+    await initEngine({ env: {}, load: noTfjsNode, log });
+    const before = wasmHeapBytes() as number;
+    expect(before).toBeGreaterThan(0);
+    const big = tf.zeros([before / 4 + 1024]);
+    expect(wasmHeapBytes() as number).toBeGreaterThan(before);
+    big.dispose();
+    await tf.setBackend('cpu');
+    expect(wasmHeapBytes()).toBeNull();
   });
 
   it('follows DIFFPRESS_BACKEND', async () => {

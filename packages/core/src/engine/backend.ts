@@ -185,3 +185,14 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
 export function engineInfo(): EngineInfo | undefined {
   return current;
 }
+
+/**
+ * Bytes of the wasm backend's heap, or null when another backend is active. The heap grows on demand and never
+ * shrinks, so this is the high-water mark of the process so far (capped at 4 GiB): what "memory of a run" means on
+ * this engine.
+ */
+export function wasmHeapBytes(): number | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return wasm?.HEAPU8?.length ?? null;
+}

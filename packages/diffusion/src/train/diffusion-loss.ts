@@ -40,26 +40,64 @@ export interface DiffusionLossOptions {
  * ```
  */
 export function diffusionLoss(options: DiffusionLossOptions): LossFn<Denoiser, DataBatch> {
-  const { schedule, prediction } = options;
-  const weighting = options.weighting ?? (prediction === 'eps' ? 'snr' : 'snr+1');
-  return (model, batch, ctx) => {
-    const n = batch.x.shape[0];
-    const rank = batch.x.rank;
-    if (n !== batch.indices.length) throw new Error(`diffusionLoss: ${n} samples but ${batch.indices.length} indices`);
-    const times = batch.indices.map((ix) => schedule.trainingTime(seededUniformArray(1, { seed: ctx.seed, stream: 'train-t', index: ix })[0]));
-    return tf.tidy(() => {
-      const eps = seededNormalBatch(batch.x.shape.slice(1), { seed: ctx.seed, stream: 'train-eps', indices: batch.indices });
-      const alpha = perExample(times.map((t) => schedule.alpha(t)), rank);
-      const sigma = perExample(times.map((t) => schedule.sigma(t)), rank);
-      const z = diffuse(batch.x, eps, alpha, sigma);
-      const out = model.forward(z, tf.tensor1d(times.map((t) => schedule.modelTime(t))));
-      const est = toXEps(prediction, out, z, alpha, sigma);
-      const axes = Array.from({ length: rank - 1 }, (_, i) => i + 1);
-      const xMse = tf.mean(tf.square(tf.sub(batch.x, est.x)), axes);
-      const epsMse = tf.mean(tf.square(tf.sub(eps, est.eps)), axes);
-      return tf.mean(weightedLoss(weighting, xMse, epsMse)) as tf.Scalar;
+  const { schedule } = options;
+  return (model, batch, ctx) =>
+    tf.tidy(() => {
+      const draw = noisyBatch(schedule, batch, ctx.seed);
+      return predictionLoss(options, batch.x, draw, model.forward(draw.z, draw.modelTimes));
     });
-  };
+}
+
+/** The noisy inputs of one training batch (see {@link noisyBatch}); the caller disposes the tensors. */
+export type NoisyBatch = {
+  /** The noise ε, shaped like the clean batch. */
+  eps: tf.Tensor;
+  /** `z = α_t x + σ_t ε`. */
+  z: tf.Tensor;
+  /** Training times t ∈ (0, 1], one per sample. */
+  times: number[];
+  /** The network's times `[n]` (`schedule.modelTime(t)`). */
+  modelTimes: tf.Tensor1D;
+  /** α_t broadcast per example. */
+  alpha: tf.Tensor;
+  /** σ_t broadcast per example. */
+  sigma: tf.Tensor;
+};
+
+/**
+ * The t, ε and z of {@link diffusionLoss} for `batch`: t and ε keyed by the run seed and each sample's global index
+ * (streams `train-t`, `train-eps`), so that every objective built on it (QAT, distillation) draws exactly what FP
+ * training draws and a resumed run draws the same.
+ */
+export function noisyBatch(schedule: NoiseSchedule, batch: DataBatch, seed: number): NoisyBatch {
+  const n = batch.x.shape[0];
+  const rank = batch.x.rank;
+  if (n !== batch.indices.length) throw new Error(`diffusionLoss: ${n} samples but ${batch.indices.length} indices`);
+  const times = batch.indices.map((ix) => schedule.trainingTime(seededUniformArray(1, { seed, stream: 'train-t', index: ix })[0]));
+  return tf.tidy(() => {
+    const eps = seededNormalBatch(batch.x.shape.slice(1), { seed, stream: 'train-eps', indices: batch.indices });
+    const alpha = perExample(times.map((t) => schedule.alpha(t)), rank);
+    const sigma = perExample(times.map((t) => schedule.sigma(t)), rank);
+    const z = diffuse(batch.x, eps, alpha, sigma);
+    const modelTimes = tf.tensor1d(times.map((t) => schedule.modelTime(t)));
+    return { eps, z, times, modelTimes, alpha, sigma };
+  });
+}
+
+/**
+ * The weighted denoising loss of a network output `out` for the clean batch `x` and its {@link NoisyBatch}: the
+ * output converted to (x̂, ε̂) in the model's parameterization and the per-example loss of `options.weighting`
+ * averaged (a scalar).
+ */
+export function predictionLoss(options: DiffusionLossOptions, x: tf.Tensor, draw: NoisyBatch, out: tf.Tensor): tf.Scalar {
+  const weighting = options.weighting ?? (options.prediction === 'eps' ? 'snr' : 'snr+1');
+  return tf.tidy(() => {
+    const est = toXEps(options.prediction, out, draw.z, draw.alpha, draw.sigma);
+    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
+    const xMse = tf.mean(tf.square(tf.sub(x, est.x)), axes);
+    const epsMse = tf.mean(tf.square(tf.sub(draw.eps, est.eps)), axes);
+    return tf.mean(weightedLoss(weighting, xMse, epsMse)) as tf.Scalar;
+  });
 }
 
 /** The seed that keys t and ε of {@link heldOutLoss} unless another is given. */

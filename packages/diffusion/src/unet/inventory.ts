@@ -26,6 +26,8 @@ export interface LayerInfo {
   kernel: [number, number];
   /** Positions the layer is applied at per sample: output pixels (conv), tokens (linear on a feature map), 1. */
   positions: number;
+  /** Output height and width of a conv (absent for other kinds). */
+  outputSize?: [number, number];
   /** Weight count (0 for norms' absent weights and matmuls). */
   weights: number;
   /** Bias / affine count (norm scale + shift live here). */
@@ -36,7 +38,7 @@ export interface LayerInfo {
 
 function conv(path: string, part: UNetPart, block: string, role: string, cin: number, cout: number, k: number, size: [number, number]): LayerInfo {
   const positions = size[0] * size[1];
-  return { path, kind: 'conv', part, block, role, inChannels: cin, outChannels: cout, kernel: [k, k], positions, weights: k * k * cin * cout, biases: cout, macs: positions * k * k * cin * cout };
+  return { path, kind: 'conv', part, block, role, inChannels: cin, outChannels: cout, kernel: [k, k], positions, outputSize: [size[0], size[1]], weights: k * k * cin * cout, biases: cout, macs: positions * k * k * cin * cout };
 }
 
 function linear(path: string, part: UNetPart, block: string, role: string, fin: number, fout: number, positions: number): LayerInfo {

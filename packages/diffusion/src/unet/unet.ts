@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Downsample, GroupNorm, Module, ModuleList, Rng, SelfAttention, Upsample, silu, withCallContext } from '@diffpress/core';
+import { AnyModule, Conv2d, Downsample, GroupNorm, Module, ModuleList, Rng, SelfAttention, Upsample, copyModuleInto, silu, withCallContext } from '@diffpress/core';
 import { BlockOptions, ResBlock, groupNorm, normGroups } from './blocks';
 import { BlockPlan, LevelPlan, UNetConfig, UNetPlan, planUNet } from './config';
 import { TimeEmbedding } from './timestep-embedding';
@@ -394,6 +394,25 @@ export class UNet extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
     if (sink) sink[plan.name] = y;
     return y;
   }
+}
+
+/**
+ * An independent copy of `parent` in eval mode: a fresh network of its architecture with its weights, including the
+ * layers earlier compression steps replaced (through core's `copyModuleInto`). The parent is not touched; the
+ * throw-away initial weights come from a private generator, so the shared one is not advanced either.
+ *
+ * @throws Error (the copy disposed) when a replaced layer cannot be copied.
+ */
+export function copyUNet(parent: UNet): UNet {
+  const unet = new UNet(parent.plan.config, { rng: new Rng(0, 'unet-copy') });
+  try {
+    copyModuleInto(parent as unknown as AnyModule, unet as unknown as AnyModule);
+  } catch (err) {
+    unet.dispose();
+    throw err;
+  }
+  unet.eval();
+  return unet;
 }
 
 function buildBlock(block: BlockPlan, options: BlockOptions, groups: number, eps: number, rng: Rng | undefined): UNetBlock {

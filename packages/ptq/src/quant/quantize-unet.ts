@@ -1,7 +1,7 @@
 import {
-  AnyModule, BitWidths, Conv2d, Linear, QuantizerSteps, Rng, ScaledDotProductAttention, UniformQuantizer, WeightLayer, copyModuleInto, isWeightLayer, matchesAnyGlob,
+  AnyModule, BitWidths, QuantizerSteps, ScaledDotProductAttention, UniformQuantizer, WeightLayer, isWeightLayer, matchesAnyGlob,
 } from '@diffpress/core';
-import { ResBlock, UNet } from '@diffpress/diffusion';
+import { ResBlock, UNet, copyUNet, unetLayerInventory } from '@diffpress/diffusion';
 import { QuantLayer, QuantLayerOptions, QuantScaledDotProductAttention, SplitQuantConv2d } from './layers';
 
 /** Layers left in floating point, by module-path glob. */
@@ -71,23 +71,12 @@ export interface QuantizedUNet {
 }
 
 /**
- * A copy of `parent` with its weights (a fresh network; the parent is not touched), including the layers earlier
- * methods replaced (copied through core's `copyModuleInto`), and the paths of the architecture's own conv and
- * linear layers.
+ * A copy of `parent` with its weights (diffusion's `copyUNet`: the parent is not touched), and the paths of the
+ * architecture's own conv and linear layers (from its inventory: the copy may hold earlier methods' wrappers there).
  */
-function copyUNet(parent: UNet): { unet: UNet; layerPaths: Set<string> } {
-  // A private generator for the throw-away initial weights, so that copying leaves the shared one untouched.
-  const unet = new UNet(parent.plan.config, { rng: new Rng(0, 'ptq-copy') });
-  // Taken before the copy puts earlier methods' wrappers in: bit-widths and FP presets name these layers.
-  const layerPaths = new Set(unet.select('**', { where: (m) => m instanceof Conv2d || m instanceof Linear }).map(([p]) => p));
-  try {
-    copyModuleInto(parent as unknown as AnyModule, unet as unknown as AnyModule);
-  } catch (err) {
-    unet.dispose();
-    throw err;
-  }
-  unet.eval();
-  return { unet, layerPaths };
+function copyWithLayerPaths(parent: UNet): { unet: UNet; layerPaths: Set<string> } {
+  const layerPaths = new Set(unetLayerInventory(parent.plan).filter((l) => l.kind === 'conv' || l.kind === 'linear').map((l) => l.path));
+  return { unet: copyUNet(parent), layerPaths };
 }
 
 /**
@@ -131,7 +120,7 @@ interface QuantTarget {
  * @throws Error when a layer an earlier method replaced cannot be copied (naming it).
  */
 export function quantizeUNet(parent: UNet, spec: QuantizeUNetSpec): QuantizedUNet {
-  const { unet, layerPaths } = copyUNet(parent);
+  const { unet, layerPaths } = copyWithLayerPaths(parent);
   const perStep = spec.perStep;
   const stepOptions = (path: string): QuantLayerOptions['activationSteps'] =>
     perStep && (perStep.scope === 'all' || matchesAnyGlob(path, TEMPORAL_LAYERS)) ? perStep.steps : undefined;

@@ -1,6 +1,7 @@
 import { DiffusionMethod } from '@diffpress/diffusion';
 import { methods as ptqMethods } from '@diffpress/ptq';
 import { methods as encoderPropagationMethods } from '@diffpress/encoder-propagation';
+import { methods as binarizationMethods } from '@diffpress/binarization';
 // tools:method inserts one import per method package above this line.
 
 /**
@@ -11,5 +12,6 @@ import { methods as encoderPropagationMethods } from '@diffpress/encoder-propaga
 export const BUILTIN_METHOD_PACKAGES: ReadonlyArray<readonly DiffusionMethod<unknown>[]> = [
   ptqMethods,
   encoderPropagationMethods,
+  binarizationMethods,
   // tools:method inserts one entry per method package above this line.
 ];

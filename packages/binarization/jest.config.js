@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'binarization',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,107 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '@diffpress/core';
+import { checkMethodContract, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
+import { BinaryLayer } from '../layers/binary-layer';
+import { LsqAttention } from '../layers/lsq-attention';
+import { MultiBasisWeightQuantizer, SignWeightQuantizer } from '../quantizers/weight-quantizers';
+import { tinyImages } from '../testing';
+import { binarydm, ebbRegularizer, progressiveOrder, progressiveSchedule } from './binarydm';
+
+const train = { steps: 6, batchSize: 4, lr: 1e-3, monitorEvery: 3, monitorSamples: 8 };
+
+describe('binarydm', () => {
+  let work: string;
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', quiet: true });
+  });
+  beforeEach(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'binarydm-'));
+  });
+  afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('keeps the method contract (vanilla W1A32, LMB W1A4 with LRM and progressive initialisation, EBB with MSE distillation)', async () => {
+    await checkMethodContract(binarydm, {
+      data: tinyImages(),
+      configs: [
+        { basis: 'vanilla', distill: { kind: 'none' }, train },
+        { basis: 'lmb', activationBits: 4, distill: { lambda: 0.1 }, train },
+        { basis: 'ebb', activationBits: 8, distill: { kind: 'mse', lambda: 0.1 }, train },
+      ],
+    });
+  }, 240_000);
+
+  it('puts the multi-basis binarizer in levels 0–1 only, LSQ inputs and attention quantizers at W1A4', async () => {
+    const parent = tinyPipelineModel(1);
+    const r = await binarydm.apply(tinyStageContext(parent, { workDir: work, data: tinyImages() }), binarydm.config.parse({ activationBits: 4, multiBasis: { levels: [0] }, train }));
+    const unet = r.model?.unet;
+    if (!unet) throw new Error('no model');
+    const at = (p: string): BinaryLayer => unet.getModule(p) as unknown as BinaryLayer;
+    expect(at('down.0.res.0.conv1').weightQuant).toBeInstanceOf(MultiBasisWeightQuantizer);
+    expect(at('up.0.res.1.conv2').weightQuant).toBeInstanceOf(MultiBasisWeightQuantizer);
+    expect(at('down.1.res.0.conv1').weightQuant).toBeInstanceOf(SignWeightQuantizer);
+    expect(at('mid.res1.emb').weightQuant).toBeInstanceOf(SignWeightQuantizer);
+    expect(unet.getModule('stem')).not.toBeInstanceOf(BinaryLayer);
+    expect(unet.getModule('time.linear1')).not.toBeInstanceOf(BinaryLayer);
+    expect(unet.getModule('mid.attn.attn')).toBeInstanceOf(LsqAttention);
+    expect(r.bitWidths?.['down.0.res.0.conv1']).toEqual({ weightBits: 2, activationBits: 4 });
+    expect(r.bitWidths?.['down.1.res.0.conv1']).toEqual({ weightBits: 1, activationBits: 4 });
+    const curve = r.diagnostics?.find((d) => d.id === 'binarydm.training-curve');
+    expect(curve?.rows.map((row) => row[0])).toEqual([3, 6]);
+    const cost = r.diagnostics?.find((d) => d.id === 'binarydm.training-cost');
+    expect(cost?.rows[0][0]).toBe(6);
+    expect(cost?.rows[0][4]).toBe('lrm (channel, K = 4)');
+    unet.dispose();
+    parent.unet.dispose();
+  }, 60_000);
+
+  it('progressive initialisation binarizes the middle block first, then the levels outward, attention last', () => {
+    expect(progressiveOrder([0, 'mid', 1, 2, 1])).toEqual(['mid', 2, 1, 0]);
+    const parent = tinyPipelineModel(1);
+    const layer = (g: string) => ({ binarized: true, g });
+    const parts = {
+      layers: new Map([['down.0.res.0.conv1', layer('0')], ['up.1.res.0.conv1', layer('1')], ['mid.res1.conv1', layer('mid')]] as const),
+      attention: new Map([['mid.attn.attn', { quantized: true }]]),
+    } as unknown as Parameters<typeof progressiveSchedule>[0];
+    const schedule = progressiveSchedule(parts, 2);
+    const state = (): boolean[] => [...parts.layers.values()].map((l) => l.binarized).concat([...parts.attention.values()].map((a) => a.quantized));
+    schedule(0);
+    expect(state()).toEqual([false, false, true, false]);
+    schedule(3);
+    expect(state()).toEqual([false, true, true, false]);
+    schedule(5);
+    expect(state()).toEqual([true, true, true, false]);
+    schedule(6);
+    expect(state()).toEqual([true, true, true, true]);
+    parent.unet.dispose();
+  });
+
+  it('EBB removes the second basis after training (one bit per weight)', async () => {
+    const parent = tinyPipelineModel(1);
+    const config = binarydm.config.parse({ basis: 'ebb', distill: { kind: 'none' }, train: { ...train, steps: 4, lr: 1e-2, monitorEvery: 2 } });
+    const r = await binarydm.apply(tinyStageContext(parent, { workDir: work, data: tinyImages() }), config);
+    const unet = r.model?.unet;
+    if (!unet) throw new Error('no model');
+    const q = (unet.getModule('down.0.res.0.conv1') as unknown as BinaryLayer).weightQuant as MultiBasisWeightQuantizer;
+    expect(q.useSecondBasis).toBe(false);
+    expect(r.bitWidths?.['down.0.res.0.conv1']).toEqual({ weightBits: 1, activationBits: 32 });
+    unet.dispose();
+    parent.unet.dispose();
+  }, 60_000);
+
+  it("EBB's regulariser is τ·mean_layers(mean_c α₂) and its gradient is τ/(L·C_l) on every α₂ entry", () => {
+    const a = new MultiBasisWeightQuantizer(2);
+    const b = new MultiBasisWeightQuantizer(4);
+    a.alpha2.assign(tf.tensor1d([1, 3]));
+    b.alpha2.assign(tf.tensor1d([0, 0, 4, 4]));
+    const { value, grads } = tf.variableGrads(() => ebbRegularizer([a, b], 0.09), [a.alpha2, b.alpha2]);
+    // τ·((1 + 3)/2 + 8/4)/2 = 0.09·2.
+    expect(value.dataSync()[0]).toBeCloseTo(0.18, 6);
+    Array.from(grads[a.alpha2.name].dataSync()).forEach((g) => expect(g).toBeCloseTo(0.09 / 2 / 2, 7));
+    Array.from(grads[b.alpha2.name].dataSync()).forEach((g) => expect(g).toBeCloseTo(0.09 / 2 / 4, 7));
+    tf.dispose([value, ...Object.values(grads)]);
+    [a, b].forEach((m) => m.dispose());
+  }, 60_000);
+});
