@@ -5,6 +5,7 @@
  *   npx nx run tools:bench-qat-cost --args="--model=unet-mnist-s-eps --updates=6 --batch=32 --only=binarydm,xnor"
  *
  * Each row applies one method config for `updates + 2` updates (the first two are warm-up) in a temporary folder.
+ * The heap never shrinks, so it is the high-water mark of the rows run so far: `--rows=2` runs one row (by index).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -36,10 +37,11 @@ async function main(): Promise<void> {
   await initEngine({ quiet: true });
   const data = loadMnist({ split: 'train' });
   const only = listArg('only', '');
+  const rows = listArg('rows', '').map(Number);
   console.log(`| method | config | s / update (median of ${updates}) | heap MiB |`);
   console.log('|---|---|---|---|');
-  for (const [id, config] of ROWS) {
-    if (only.length > 0 && !only.includes(id)) continue;
+  for (const [k, [id, config]] of ROWS.entries()) {
+    if ((only.length > 0 && !only.includes(id)) || (rows.length > 0 && !rows.includes(k))) continue;
     const method = methods.find((m) => m.id === id) as DiffusionMethod<unknown>;
     const loaded = loadDiffusionModel(modelId);
     const model = { id: modelId, ...loaded };

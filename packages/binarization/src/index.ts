@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 import { DiffusionMethod } from '@diffpress/diffusion';
+import { registerBinarizationExportRules } from './export-rules';
 export * from './quantizers/init-flag';
 export * from './quantizers/weight-quantizers';
 export * from './quantizers/activation-quantizers';
@@ -29,6 +30,7 @@ export * from './qat/stage';
 export * from './binarydm/config';
 export * from './binarydm/binarydm';
 export * from './baselines/baselines';
+export * from './export-rules';
 import { binarydm } from './binarydm/binarydm';
 import { dorefa, lsq, reactnet, xnor, xnorLearnableK, xnorpp } from './baselines/baselines';
 // tools:method inserts one import per method above this line.
@@ -44,3 +46,6 @@ export const methods: DiffusionMethod<unknown>[] = [
   lsq as DiffusionMethod<unknown>,
   // tools:method inserts one entry per method above this line.
 ];
+
+// The binarized layers export to ONNX (core's exporter) as soon as the package is loaded.
+registerBinarizationExportRules();
