@@ -27,6 +27,7 @@ export * from './qat/feature-distillation';
 export * from './qat/qat';
 export * from './qat/config';
 export * from './qat/stage';
+export * from './qat/shipped-student';
 export * from './binarydm/config';
 export * from './binarydm/binarydm';
 export * from './baselines/baselines';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '@diffpress/core';
+import { initEngine, stateToRaw, writeSafetensorsFile } from '@diffpress/core';
 import { checkMethodContract, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
 import { BinaryLayer } from '../layers/binary-layer';
 import { LsqAttention } from '../layers/lsq-attention';
@@ -89,6 +89,32 @@ describe('binarydm', () => {
     expect(r.bitWidths?.['down.0.res.0.conv1']).toEqual({ weightBits: 1, activationBits: 32 });
     unet.dispose();
     parent.unet.dispose();
+  }, 60_000);
+
+  it('a shipped student is loaded instead of trained: same outputs, its recorded config, a parent check', async () => {
+    const parent = tinyPipelineModel(1);
+    const config = binarydm.config.parse({ basis: 'ebb', activationBits: 4, train });
+    const trained = await binarydm.apply(tinyStageContext(parent, { workDir: path.join(work, 'train'), data: tinyImages() }), config);
+    const unet = trained.model?.unet;
+    if (!unet) throw new Error('no model');
+    const dir = path.join(work, 'shipped');
+    fs.mkdirSync(dir);
+    writeSafetensorsFile(path.join(dir, 'model.safetensors'), stateToRaw(unet));
+    const history = [{ method: 'binarydm', version: binarydm.version, config: JSON.parse(JSON.stringify(config)), state: trained.state ?? null }];
+    fs.writeFileSync(path.join(dir, 'compression-state.json'), JSON.stringify({ format: 1, base: 'file:x', history, bitWidths: trained.bitWidths }));
+    fs.writeFileSync(path.join(dir, 'student.json'), JSON.stringify({ base: 'tiny', recipe: 'test', cell: 'ebb W1A4', seed: 0, diagnostics: trained.diagnostics }));
+    // The row's other fields are ignored: the recorded config defines the student.
+    const loaded = await binarydm.apply(tinyStageContext(tinyPipelineModel(1), { workDir: path.join(work, 'load') }), binarydm.config.parse({ pretrained: dir }));
+    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 9);
+    const t = tf.tensor1d([20, 700]);
+    const [a, b] = [unet.forward(x, t), loaded.model?.unet.forward(x, t) as tf.Tensor];
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])).toBe(0);
+    expect(loaded.bitWidths).toEqual(trained.bitWidths);
+    expect(loaded.diagnostics?.map((d) => d.id)).toEqual(trained.diagnostics?.map((d) => d.id));
+    const other = { ...tinyPipelineModel(1), id: 'other' };
+    await expect(binarydm.apply(tinyStageContext(other, { workDir: path.join(work, 'x') }), binarydm.config.parse({ pretrained: dir }))).rejects.toThrow(/trained from tiny, but this step's parent is other/);
+    tf.dispose([x, t, a, b]);
+    [unet, loaded.model?.unet, parent.unet, other.unet].forEach((u) => u?.dispose());
   }, 60_000);
 
   it("EBB's regulariser is τ·mean_layers(mean_c α₂) and its gradient is τ/(L·C_l) on every α₂ entry", () => {

@@ -5,7 +5,8 @@ import { BinarizedUNet, LayerSite, ResolutionGroup, binarizedBitWidths, resoluti
 import { BinaryLayerParts } from '../layers/binary-layer';
 import { LsqActivationQuantizer } from '../quantizers/activation-quantizers';
 import { MultiBasisWeightQuantizer, SignWeightQuantizer } from '../quantizers/weight-quantizers';
-import { Student, buildStudent, trainStudent } from '../qat/stage';
+import { Student, binarizeAll, buildStudent, trainStudent } from '../qat/stage';
+import { ShippedStudent, loadShippedWeights, readShippedStudent } from '../qat/shipped-student';
 import { BinarydmConfig, binarydmConfig } from './config';
 
 /** Whether a layer uses BinaryDM's multi-basis binarizer under `config`. */
@@ -73,6 +74,22 @@ function removeSecondBasis(student: Student): void {
   for (const q of multiBasisLayers(student)) q.useSecondBasis = false;
 }
 
+/** A shipped student's recorded config, checked against the step's parent. */
+function shippedConfig(ctx: DiffusionStageContext, shipped: ShippedStudent): BinarydmConfig {
+  if (shipped.base !== ctx.model.id) {
+    throw new Error(`binarydm: the shipped student ${shipped.dir} was trained from ${shipped.base}, but this step's parent is ${ctx.model.id}`);
+  }
+  return binarydmConfig.parse(shipped.config);
+}
+
+/** The trained student's final structure: everything binarized, EBB's second basis removed. */
+function buildFinal(ctx: DiffusionStageContext, config: BinarydmConfig): Student {
+  const student = build(ctx, config);
+  binarizeAll(student.parts);
+  if (config.basis === 'ebb') removeSecondBasis(student);
+  return student;
+}
+
 /**
  * BinaryDM (Zheng et al., arXiv 2404.05662 / ICLR 2025; binarization spec §1): 1-bit weights trained
  * quantization-aware from the FP model with the FP model as teacher. Every conv and linear layer outside the FP set
@@ -91,6 +108,14 @@ export const binarydm: DiffusionMethod<BinarydmConfig> = {
   config: binarydmConfig,
   reads: ['data'],
   apply: async (ctx, config) => {
+    if (config.pretrained) {
+      const shipped = readShippedStudent(config.pretrained, 'binarydm');
+      const student = buildFinal(ctx, shippedConfig(ctx, shipped));
+      loadShippedWeights(shipped, student.model.unet);
+      student.model.unet.eval();
+      ctx.log(`binarydm: the shipped student ${shipped.dir} (${shipped.recipe}, ${shipped.cell}, seed ${shipped.seed}); no training`);
+      return { model: student.model, bitWidths: binarizedBitWidths(student.parts), state: shipped.state, diagnostics: shipped.diagnostics };
+    }
     const student = build(ctx, config);
     const multi = multiBasisLayers(student);
     const progressive = progressiveOn(config) ? progressiveSchedule(student.parts, config.progressiveEvery) : null;
@@ -114,8 +139,7 @@ export const binarydm: DiffusionMethod<BinarydmConfig> = {
     });
   },
   restore: async (ctx, config) => {
-    const student = build(ctx, config);
-    if (config.basis === 'ebb') removeSecondBasis(student);
+    const student = buildFinal(ctx, config.pretrained ? shippedConfig(ctx, readShippedStudent(config.pretrained, 'binarydm')) : config);
     return { model: student.model, bitWidths: binarizedBitWidths(student.parts) };
   },
 };

@@ -42,6 +42,11 @@ export interface BinarydmConfig {
   keepFp: string[];
   /** QAT settings. */
   train: QatTrainConfig;
+  /**
+   * A shipped trained student (an id under `models/` or a folder) to use instead of training: its recorded config
+   * defines the structure, and the other fields of this config are ignored.
+   */
+  pretrained?: string;
 }
 
 const bitsSchema = z
@@ -75,4 +80,9 @@ export const binarydmConfig: z.ZodType<BinarydmConfig> = z.strictObject({
   distill: distillSchema({ kind: 'lrm', lambda: 1e-4 }),
   keepFp: keepFpSchema,
   train: qatTrainSchema,
+  pretrained: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('a shipped trained student (id under models/, or a folder) used instead of training; its recorded config replaces the other fields'),
 });
