@@ -90,7 +90,7 @@ function baselineMethod<C extends BinaryBaselineConfig>(spec: BaselineSpec<C>): 
     reads: ['data'],
     apply: async (ctx, config) => {
       const student = build(ctx, config);
-      ctx.log(`${spec.id}: ${student.parts.layers.size} quantized layers, ${student.parts.attention.size} quantized attention products`);
+      ctx.log(`${student.parts.layers.size} quantized layers, ${student.parts.attention.size} quantized attention products`);
       return trainStudent(ctx, spec.id, student, config.train, config.distill, {});
     },
     restore: async (ctx, config) => {

@@ -113,7 +113,7 @@ export const binarydm: DiffusionMethod<BinarydmConfig> = {
       const student = buildFinal(ctx, shippedConfig(ctx, shipped));
       loadShippedWeights(shipped, student.model.unet);
       student.model.unet.eval();
-      ctx.log(`binarydm: the shipped student ${shipped.dir} (${shipped.recipe}, ${shipped.cell}, seed ${shipped.seed}); no training`);
+      ctx.log(`the shipped student ${shipped.dir} (${shipped.recipe}, ${shipped.cell}, seed ${shipped.seed}); no training`);
       return { model: student.model, bitWidths: binarizedBitWidths(student.parts), state: shipped.state, diagnostics: shipped.diagnostics };
     }
     const student = build(ctx, config);
@@ -122,7 +122,7 @@ export const binarydm: DiffusionMethod<BinarydmConfig> = {
     const ebbEnd = Math.floor(config.ebb.removeAt * config.train.steps);
     const ebb = config.basis === 'ebb';
     ctx.log(
-      `binarydm: ${student.parts.layers.size} binarized layers (${multi.length} multi-basis, ${config.basis}), ` +
+      `${student.parts.layers.size} binarized layers (${multi.length} multi-basis, ${config.basis}), ` +
         `activations ${config.activationBits < 32 ? `${config.activationBits}-bit LSQ` : 'FP'}, ${student.parts.attention.size} quantized attention products, ` +
         `progressive ${progressive ? 'on' : 'off'}, distillation ${config.distill.kind}`,
     );

@@ -80,7 +80,7 @@ export async function trainStudent(
   binarizeAll(student.parts);
   hooks.finish?.();
   student.model.unet.eval();
-  ctx.log(`${methodId}: ${result.train.step} updates, ${result.secondsPerUpdate.toFixed(2)} s/update, last loss ${result.train.lastLoss.toPrecision(4)}`);
+  ctx.log(`${result.train.step} updates, ${result.secondsPerUpdate.toFixed(2)} s/update, last loss ${result.train.lastLoss.toPrecision(4)}`);
   return {
     model: student.model,
     bitWidths: binarizedBitWidths(student.parts),
