@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     if ((only.length > 0 && !only.includes(id)) || (rows.length > 0 && !rows.includes(k))) continue;
     const method = methods.find((m) => m.id === id) as DiffusionMethod<unknown>;
     const loaded = loadDiffusionModel(modelId);
-    const model = { id: modelId, ...loaded };
+    const model = { ...loaded, id: modelId };
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'qat-cost-'));
     const ctx = tinyStageContext(model, { workDir: work, data });
     const times: number[] = [];
