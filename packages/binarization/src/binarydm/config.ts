@@ -18,6 +18,14 @@ export interface MultiBasisScope {
   blocks: string[];
 }
 
+/** EBB's settings (the ICLR version's evolvable-basis binarizer). */
+export interface EbbSettings {
+  /** Weight τ of the regulariser `τ·mean_layers(mean_channels(α₂))`. */
+  tau: number;
+  /** Share of the updates after which the second basis is removed. */
+  removeAt: number;
+}
+
 /** The parsed config of `binarydm`. */
 export interface BinarydmConfig {
   /** See {@link BinarydmBasis}. */
@@ -35,7 +43,7 @@ export interface BinarydmConfig {
   /** Updates between two groups of the progressive initialisation. */
   progressiveEvery: number;
   /** EBB's α₂ regulariser weight τ and the share of training after which the second basis is removed. */
-  ebb: { tau: number; removeAt: number };
+  ebb: EbbSettings;
   /** Block-output distillation (LRM by default). */
   distill: FeatureDistillOptions;
   /** Layers kept FP (module-path globs). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AnyModule, Conv2d, Linear, WeightLayer, WeightLayerWrapper } from '@diffpress/core';
+import { AnyModule, Conv2d, LayerBits, Linear, WeightLayer, WeightLayerWrapper } from '@diffpress/core';
 import { ActivationQuantizer } from '../quantizers/activation-quantizers';
 import { MultiBasisWeightQuantizer, WeightQuantizer } from '../quantizers/weight-quantizers';
 import { OutputScale, RPReLU } from './output-scales';
@@ -71,7 +71,7 @@ export class BinaryLayer extends WeightLayerWrapper {
   }
 
   /** Bits per weight and per input activation as the layer computes now (32: real-valued). */
-  get precision(): { weightBits: number; activationBits: number } {
+  get precision(): LayerBits {
     return { weightBits: this.weightQuant?.bits ?? 32, activationBits: this.inputQuant?.bits ?? 32 };
   }
 
