@@ -69,9 +69,12 @@ describe('experiments schema and list', () => {
     expect(out).toContain('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)');
     // PTQ calibrates for the sampler, so its steps are keyed on it.
     expect(out[out.indexOf('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)') + 2]).toBe('  reads: sampler');
-    expect(out.find((l) => l.trim().startsWith('weightBits:'))).toMatch(/^ {4}weightBits: integer 2…8 = \d {2}— /);
-    expect(out.find((l) => l.trim().startsWith('activationBits:'))).toContain('integer 4…16 | 32');
-    expect(out.find((l) => l.trim().startsWith('weights.iters:'))).toContain('integer 0…100000 = 1000');
-    expect(out.find((l) => l.trim().startsWith('calibration.step:'))).toMatch(/calibration\.step: integer 0… {2}— /);
+    // Fields of q-diffusion's entry (other methods, listed earlier by family, have fields of the same names).
+    const qd = out.indexOf('q-diffusion  [ptq]  v0.1.0  — Q-Diffusion: Quantizing Diffusion Models (arXiv:2302.04304)');
+    const field = (name: string): string | undefined => out.slice(qd).find((l) => l.trim().startsWith(`${name}:`));
+    expect(field('weightBits')).toMatch(/^ {4}weightBits: integer 2…8 = \d {2}— /);
+    expect(field('activationBits')).toContain('integer 4…16 | 32');
+    expect(field('weights.iters')).toContain('integer 0…100000 = 1000');
+    expect(field('calibration.step')).toMatch(/calibration\.step: integer 0… {2}— /);
   });
 });

@@ -44,9 +44,7 @@ export const binaryBaselineConfig: z.ZodType<BinaryBaselineConfig> = z.strictObj
 export const lsqBaselineConfig: z.ZodType<LsqBaselineConfig> = z.strictObject({
   weightBits: z.number().int().min(2).max(8).default(4).describe('LSQ weight bits (the binarization tables use 2 and 4)'),
   activationBits: z
-    .number()
-    .int()
-    .refine((b) => (b >= 2 && b <= 8) || b === 32, 'activation bits must be 2…8 or 32 (FP)')
+    .union([z.number().int().min(2).max(8), z.literal(32)])
     .default(4)
     .describe('LSQ input-activation bits; 32 keeps activations FP'),
   quantizeAttention: z.boolean().default(true).describe("also quantize attention's q, k, softmax and v at the activation bits"),

@@ -57,10 +57,8 @@ export interface BinarydmConfig {
   pretrained?: string;
 }
 
-const bitsSchema = z
-  .number()
-  .int()
-  .refine((b) => (b >= 2 && b <= 8) || b === 32, 'activation bits must be 2…8 or 32 (FP)');
+/** Activation bits: 2…8, or 32 for FP activations. */
+const bitsSchema = z.union([z.number().int().min(2).max(8), z.literal(32)]);
 
 /** Config of `binarydm`: strict (unknown keys are errors); every field has a default and a description. */
 export const binarydmConfig: z.ZodType<BinarydmConfig> = z.strictObject({
