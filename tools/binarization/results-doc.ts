@@ -16,11 +16,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Verdict, accountEfficiency, compressionRatios, isDefaultFpLayer, tInterval, verdict } from '@diffpress/eval';
+import { accountEfficiency, compressionRatios, isDefaultFpLayer, tInterval, verdict } from '@diffpress/eval';
 import { LayerInfo, unetLayerInventory, unetPresets } from '@diffpress/diffusion';
 import { UnitResult } from '@diffpress/recipes';
 import { arg, argOr } from '../cli-args';
-import { ANY_VERDICT, Claim, Run, RunSpec, claimTable, collect, fmt, loadRuns, runSections } from '../report/results-doc';
+import { ANY_VERDICT, BETTER, Claim, Run, RunSpec, WORSE, claimTable, claimsOn, collect, fmt, loadRuns, runSections } from '../report/results-doc';
 
 const RUNS: readonly RunSpec[] = [
   { name: 'binarization-binarydm', recipe: 'binarydm.yaml' },
@@ -32,9 +32,9 @@ const BDM = 'binarization-binarydm';
 const BASE = 'binarization-baselines';
 const COLLAPSE = 'binarization-baselines-collapse';
 
-const on = (metrics: readonly string[], c: Omit<Claim, 'metric'>): Claim[] => metrics.map((metric) => ({ ...c, metric }));
-const better: readonly Verdict[] = ['better'];
-const worse: readonly Verdict[] = ['worse'];
+const on = claimsOn;
+const better = BETTER;
+const worse = WORSE;
 
 /** The orderings of binarization spec §5 (lower is better on every metric), each on the comparison its recipe declares. */
 const CLAIMS: Claim[] = [

@@ -16,10 +16,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DiagnosticTable } from '@diffpress/core';
-import { Verdict } from '@diffpress/eval';
 import { UnitResult } from '@diffpress/recipes';
 import { arg, argOr } from '../cli-args';
-import { ANY_VERDICT, Claim, Run, RunSpec, claimTable, collect, fmt, loadRuns, runSections } from '../report/results-doc';
+import { ANY_VERDICT, BETTER, Claim, EQUIVALENT, Run, RunSpec, WORSE, claimTable, claimsOn, collect, fmt, loadRuns, runSections } from '../report/results-doc';
 
 const RUNS: readonly RunSpec[] = [
   { name: 'ep-faster-diffusion', recipe: 'faster-diffusion.yaml' },
@@ -32,10 +31,10 @@ const FD = 'ep-faster-diffusion';
 const DC = 'ep-deepcache';
 const FP50 = 'FP, ddim-50';
 
-const on = (metrics: readonly string[], c: Omit<Claim, 'metric'>): Claim[] => metrics.map((metric) => ({ ...c, metric }));
-const better: readonly Verdict[] = ['better'];
-const worse: readonly Verdict[] = ['worse'];
-const equivalent: readonly Verdict[] = ['equivalent'];
+const on = claimsOn;
+const better = BETTER;
+const worse = WORSE;
+const equivalent = EQUIVALENT;
 
 /** The orderings of encoder-propagation spec §3, each on the comparison its recipe declares. */
 const CLAIMS: Claim[] = [

@@ -31,6 +31,18 @@ export interface Claim {
   expect: readonly Verdict[];
 }
 
+/** The same ordering checked on several metrics: one claim per metric. */
+export function claimsOn(metrics: readonly string[], c: Omit<Claim, 'metric'>): Claim[] {
+  return metrics.map((metric) => ({ ...c, metric }));
+}
+
+/** An ordering that claims a is better than b. */
+export const BETTER: readonly Verdict[] = ['better'];
+/** An ordering that claims a is worse than b. */
+export const WORSE: readonly Verdict[] = ['worse'];
+/** An ordering that claims a and b are equivalent within the recipe's margin. */
+export const EQUIVALENT: readonly Verdict[] = ['equivalent'];
+
 /** Every verdict but worse: an ordering that claims "not worse". */
 export const NOT_WORSE: readonly Verdict[] = ['better', 'equivalent', 'inconclusive'];
 /** Any verdict: a comparison shown without an ordering claimed. */

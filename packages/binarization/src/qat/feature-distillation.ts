@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { matrix64, symmetricEigen } from '@diffpress/core';
+import { symmetricEigen } from '@diffpress/core';
+import { gaussianStats } from '@diffpress/eval';
 
 /**
  * Feature distillation on the UNet's block outputs during QAT:
@@ -47,29 +48,11 @@ export function pcaProjection(features: tf.Tensor, axis: LrmAxis = 'channel', fa
   if (!(factor >= 1)) throw new RangeError(`pcaProjection: factor must be ≥ 1, got ${factor}`);
   const x = rows(features, axis);
   const [m, d] = x.shape;
-  const data = x.dataSync();
+  const data = x.dataSync() as Float32Array;
   x.dispose();
-  if (m < 2) throw new Error(`pcaProjection: need at least 2 rows, got ${m}`);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= m;
-  const cov = new Float64Array(d * d);
-  const row = new Float64Array(d);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < d; j++) row[j] = data[i * d + j] - mean[j];
-    for (let a = 0; a < d; a++) {
-      const ra = row[a];
-      if (ra === 0) continue;
-      for (let b = a; b < d; b++) cov[a * d + b] += ra * row[b];
-    }
-  }
-  for (let a = 0; a < d; a++) {
-    for (let b = a; b < d; b++) {
-      cov[a * d + b] /= m - 1;
-      cov[b * d + a] = cov[a * d + b];
-    }
-  }
-  const { vectors } = symmetricEigen(matrix64(cov, d, d));
+  // The unbiased covariance of the rows, accumulated in float64 from centred values (eval's Fréchet statistics).
+  const { cov } = gaussianStats({ data, n: m, dim: d });
+  const { vectors } = symmetricEigen(cov);
   const r = Math.ceil(d / factor);
   const k = new Float32Array(d * r);
   // Eigenvalues are ascending: column d − 1 − c is the c-th largest.
