@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, approxSign, lsqInitStep, lsqQuantize, quantLevels, signSTE } from '@diffpress/core';
-import { InitFlag } from './init-flag';
+import { Module, approxSign, signSTE } from '@diffpress/core';
+import { InitFlag, lsqWithInit } from './init-flag';
 
 /** An input-activation quantizer of a QAT layer; `bits` is what efficiency accounting counts per activation. */
 export abstract class ActivationQuantizer extends Module {
@@ -38,12 +38,7 @@ export class LsqActivationQuantizer extends ActivationQuantizer {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    const levels = quantLevels(this.bits, 'symmetric');
-    if (this.dynamic || !this.init.done) {
-      this.step.assign(tf.scalar(lsqInitStep(x, levels.hi)));
-      this.init.set();
-    }
-    return lsqQuantize(x, this.step, levels);
+    return lsqWithInit(x, this.step, this.init, this.bits, this.dynamic);
   }
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { lsqInitStep, lsqQuantize, quantLevels } from '@diffpress/core';
 
 /**
  * Whether a quantizer's data-dependent initialisation (α = mean|W| at the first binarized forward, LSQ's step from
@@ -30,4 +31,17 @@ export class InitFlag {
  */
 export function channelMeanAbs(w: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => tf.mean(tf.abs(w), Array.from({ length: w.rank - 1 }, (_, i) => i)) as tf.Tensor1D);
+}
+
+/**
+ * LSQ fake quantization of `x` (signed symmetric at `bits` bits) with a learned `step` that is set from `x` to
+ * LSQ's `2·mean|x|/√Qp` before its first use, or before every use with `reinit` (BinaryDM's reference behaviour).
+ */
+export function lsqWithInit(x: tf.Tensor, step: tf.Variable, init: InitFlag, bits: number, reinit = false): tf.Tensor {
+  const levels = quantLevels(bits, 'symmetric');
+  if (reinit || !init.done) {
+    step.assign(tf.scalar(lsqInitStep(x, levels.hi)));
+    init.set();
+  }
+  return lsqQuantize(x, step, levels);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, lsqInitStep, lsqQuantize, quantLevels, signSTE } from '@diffpress/core';
-import { InitFlag, channelMeanAbs } from './init-flag';
+import { Module, signSTE } from '@diffpress/core';
+import { InitFlag, channelMeanAbs, lsqWithInit } from './init-flag';
 
 /**
  * A weight quantizer of a QAT layer: maps the latent FP weight (output channels on the last axis) to the weight the
@@ -142,11 +142,6 @@ export class LsqWeightQuantizer extends WeightQuantizer {
   }
 
   forward(w: tf.Tensor): tf.Tensor {
-    const levels = quantLevels(this.bits, 'symmetric');
-    if (!this.init.done) {
-      this.step.assign(tf.scalar(lsqInitStep(w, levels.hi)));
-      this.init.set();
-    }
-    return lsqQuantize(w, this.step, levels);
+    return lsqWithInit(w, this.step, this.init, this.bits);
   }
 }
