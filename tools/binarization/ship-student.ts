@@ -1,8 +1,8 @@
 /**
  * Ships a trained binarization student from an artifact store under `models/<id>/` — its weights, the store's
  * `compression-state.json`, a `student.json` (the FP model it was trained from, the recipe cell and seed, the
- * training tables) and a model card whose figures are read from the run's results — so that recipes use it with
- * `pretrained: <id>` instead of training.
+ * training tables), the run's `results.json` and a model card whose figures are read from it — so that recipes use it
+ * with `pretrained: <id>` instead of training.
  *
  *   npx nx run tools:ship-student --args="--results=docs/results/binarization/binarization-binarydm/shard-1-of-3 \
  *     --cell='+EBB+LRM W1A4' --seed=0 --store=.diffpress --base=unet-mnist-s-eps --id=unet-mnist-s-eps-binarydm-w1a4"
@@ -41,6 +41,9 @@ function main(): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(artifact, 'model.safetensors'), path.join(dir, 'model.safetensors'));
   fs.copyFileSync(path.join(artifact, 'compression-state.json'), path.join(dir, 'compression-state.json'));
+  // The run's results travel with the student: every figure of the card is read from them.
+  const resultsFile = fs.statSync(resultsPath).isDirectory() ? path.join(resultsPath, 'results.json') : resultsPath;
+  fs.copyFileSync(resultsFile, path.join(dir, 'results.json'));
   const diagnostics = final.stages.flatMap((s) => s.diagnostics);
   const info: ShippedStudentInfo = { base, recipe: results.recipe.name, cell, seed, diagnostics };
   fs.writeFileSync(path.join(dir, 'student.json'), JSON.stringify(info, null, 2) + '\n');
@@ -77,7 +80,7 @@ function main(): void {
     `| Efficiency, as implemented | ${eff('asImplemented')} |`,
     `| Weights | \`model.safetensors\`: the latent FP weights and the quantizers' parameters (float32); \`compression-state.json\`: method, config, state |`,
     '',
-    `## Figures (${unit.sampler}, ${unit.samples} samples, seed ${seed}; from \`${resultsPath}\`)`,
+    `## Figures (${unit.sampler}, ${unit.samples} samples, seed ${seed}; read from this folder's \`results.json\`, the run's results)`,
     '',
     '| metric | this student | FP |',
     '|---|---:|---:|',
@@ -85,7 +88,7 @@ function main(): void {
     '',
     '## Training curve',
     '',
-    ...(curve ? [`| ${curve.columns.join(' | ')} |`, `|${curve.columns.map(() => '---').join('|')}|`, ...curve.rows.map((r) => `| ${r.map((v) => (typeof v === 'number' ? fmt(v) : String(v))).join(' | ')} |`)] : ['(none recorded)']),
+    ...(curve ? [`| ${curve.columns.join(' | ')} |`, `|${curve.columns.map(() => '---').join('|')}|`, ...curve.rows.map((r) => `| ${r.map((v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : fmt(v)) : String(v))).join(' | ')} |`)] : ['(none recorded)']),
     '',
     '## Reproduce',
     '',

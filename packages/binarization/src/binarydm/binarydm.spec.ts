@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, stateToRaw, writeSafetensorsFile } from '@diffpress/core';
-import { checkMethodContract, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
+import { checkMethodContract, loadDiffusionModel, tinyPipelineModel, tinyStageContext } from '@diffpress/diffusion';
 import { BinaryLayer } from '../layers/binary-layer';
 import { LsqAttention } from '../layers/lsq-attention';
 import { MultiBasisWeightQuantizer, SignWeightQuantizer } from '../quantizers/weight-quantizers';
@@ -115,6 +115,19 @@ describe('binarydm', () => {
     await expect(binarydm.apply(tinyStageContext(other, { workDir: path.join(work, 'x') }), binarydm.config.parse({ pretrained: dir }))).rejects.toThrow(/trained from tiny, but this step's parent is other/);
     tf.dispose([x, t, a, b]);
     [unet, loaded.model?.unet, parent.unet, other.unet].forEach((u) => u?.dispose());
+  }, 60_000);
+
+  it('the shipped W1A4 student (models/unet-mnist-s-eps-binarydm-w1a4) loads onto its FP model and runs', async () => {
+    const fp = { ...loadDiffusionModel('unet-mnist-s-eps'), id: 'unet-mnist-s-eps' };
+    const r = await binarydm.apply(tinyStageContext(fp, { workDir: path.join(work, 'shipped') }), binarydm.config.parse({ pretrained: 'unet-mnist-s-eps-binarydm-w1a4' }));
+    const unet = r.model?.unet;
+    if (!unet) throw new Error('no model');
+    expect(Object.values(r.bitWidths ?? {}).filter((b) => b.weightBits === 1 && b.activationBits === 4)).toHaveLength(89);
+    expect(r.diagnostics?.map((d) => d.id)).toEqual(['binarydm.training-curve', 'binarydm.training-cost']);
+    const total = tf.tidy(() => tf.sum(tf.abs(unet.forward(tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 3), tf.tensor1d([500, 20])))).dataSync()[0]);
+    expect(Number.isFinite(total) && total > 0).toBe(true);
+    unet.dispose();
+    fp.unet.dispose();
   }, 60_000);
 
   it("EBB's regulariser is τ·mean_layers(mean_c α₂) and its gradient is τ/(L·C_l) on every α₂ entry", () => {

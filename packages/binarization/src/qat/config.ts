@@ -15,7 +15,10 @@ export const qatTrainSchema: z.ZodType<QatTrainConfig> = z
       .describe('peak AdamW learning rate (spec: 1/10–1/100 of the FP training rate; the shipped MNIST models trained at 5e-4)'),
     weightDecay: z.number().min(0).default(0).describe("AdamW's decoupled weight decay (the FP models trained without)"),
     warmupSteps: z.number().int().min(0).default(0).describe('linear learning-rate warm-up updates'),
-    decay: z.enum(['constant', 'cosine']).default('cosine').describe('learning-rate decay after the warm-up'),
+    decay: z
+      .enum(['constant', 'cosine'])
+      .default('constant')
+      .describe("learning-rate decay after the warm-up ('constant' as the reference's LDM training; with cosine, EBB's second stage has little rate left to recover from the removal)"),
     clipGradNorm: z.number().positive().nullable().default(1).describe('clip the global gradient norm to this (null: off; the FP models trained with 1)'),
     monitorEvery: z.number().int().min(1).default(100).describe('updates between evaluations of the fixed monitor batch (the training curves)'),
     monitorSamples: z.number().int().min(1).max(4096).default(128).describe('training samples of the monitor batch (fixed t and ε)'),
