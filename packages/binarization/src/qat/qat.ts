@@ -47,6 +47,8 @@ export interface QatCurvePoint {
   monitorLoss: number;
   /** Feature term of the monitor batch (0 without distillation). */
   monitorDistill: number;
+  /** The wasm heap at this point (MiB; it never shrinks, so its growth over the points is the run's), or null on another backend. */
+  heapMiB: number | null;
 }
 
 /** Result of {@link runQat}. */
@@ -123,7 +125,8 @@ export async function runQat(ctx: DiffusionStageContext, student: UNet, config: 
       feat += f * rows.length;
       disposeBatch({ data: batch, draw, teacher: null });
     }
-    return { monitorLoss: loss / monitorRows.length, monitorDistill: feat / monitorRows.length };
+    const heap = wasmHeapBytes();
+    return { monitorLoss: loss / monitorRows.length, monitorDistill: feat / monitorRows.length, ...(heap == null ? {} : { heapMiB: heap / 2 ** 20 }) };
   };
 
   const trainer = stageTrainer<UNet, QatBatch>(ctx, {
@@ -176,7 +179,7 @@ export function readCurve(logFile: string): QatCurvePoint[] {
     sum += e.loss;
     count += 1;
     if (!e.validation) continue;
-    points.push({ step: e.step, trainLoss: sum / count, monitorLoss: e.validation.monitorLoss, monitorDistill: e.validation.monitorDistill ?? 0 });
+    points.push({ step: e.step, trainLoss: sum / count, monitorLoss: e.validation.monitorLoss, monitorDistill: e.validation.monitorDistill ?? 0, heapMiB: e.validation.heapMiB ?? null });
     sum = 0;
     count = 0;
   }

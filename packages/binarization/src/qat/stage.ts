@@ -37,9 +37,9 @@ export function qatDiagnostics(methodId: string, result: QatResult, train: QatTr
       id: `${methodId}.training-curve`,
       title: 'Training curve',
       description:
-        'Mean training objective since the previous point, and the denoising loss and feature term of a fixed monitor batch (the same training samples, t and ε at every point); a curve that has flattened is the evidence that the updates sufficed.',
-      columns: ['update', 'train objective', 'monitor loss', 'monitor feature term'],
-      rows: result.curve.map((p) => [p.step, p.trainLoss, p.monitorLoss, p.monitorDistill]),
+        'Mean training objective since the previous point, and the denoising loss and feature term of a fixed monitor batch (the same training samples, t and ε at every point); a curve that has flattened is the evidence that the updates sufficed. The wasm heap at each point shows whether training grows it.',
+      columns: ['update', 'train objective', 'monitor loss', 'monitor feature term', 'heap MiB'],
+      rows: result.curve.map((p) => [p.step, p.trainLoss, p.monitorLoss, p.monitorDistill, p.heapMiB]),
     },
     {
       id: `${methodId}.training-cost`,
