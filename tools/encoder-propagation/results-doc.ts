@@ -31,28 +31,24 @@ const FD = 'ep-faster-diffusion';
 const DC = 'ep-deepcache';
 const FP50 = 'FP, ddim-50';
 
-const on = claimsOn;
-const better = BETTER;
-const worse = WORSE;
-const equivalent = EQUIVALENT;
 
 /** The orderings of encoder-propagation spec §3, each on the comparison its recipe declares. */
 const CLAIMS: Claim[] = [
-  ...on(['kid', 'class-entropy'], { ordering: 'Faster Diffusion (DDIM-50 key set) equivalent to DDIM-50', run: FD, a: 'FD', b: FP50, expect: equivalent }),
-  ...on(['sample-mse', 'kid'], { ordering: 'Faster Diffusion better than DDIM with as many full UNet calls (DDIM-9)', run: FD, a: 'FD', b: 'FP, ddim-9', expect: better }),
-  ...on(['sample-mse', 'kid'], { ordering: 'early-dense key set better than late-dense', run: FD, a: 'FD', b: 'FD late-dense', expect: better }),
-  ...on(['sample-mse', 'kid'], { ordering: 'decoder propagation worse than encoder propagation', run: FD, a: 'FD decoder-propagation', b: 'FD', expect: worse }),
-  ...on(['sample-mse'], { ordering: 'parallel decoding equivalent to sequential (margin 1e-6)', run: FD, a: 'FD', b: 'FD sequential', expect: equivalent }),
-  ...on(['sample-mse', 'kid'], { ordering: 'prior noise injection on vs off (shown, no ordering claimed)', run: FD, a: 'FD', b: 'FD no prior noise', expect: ANY_VERDICT }),
-  ...on(['sample-mse'], { ordering: 'DeepCache N = 3 worse than N = 2', run: DC, a: 'DeepCache N=3', b: 'DeepCache N=2', expect: worse }),
-  ...on(['sample-mse'], { ordering: 'DeepCache N = 5 worse than N = 3', run: DC, a: 'DeepCache N=5', b: 'DeepCache N=3', expect: worse }),
-  ...on(['sample-mse'], { ordering: 'DeepCache N = 10 worse than N = 5', run: DC, a: 'DeepCache N=10', b: 'DeepCache N=5', expect: worse }),
-  ...on(['kid'], { ordering: 'DeepCache N = 10 worse than N = 2', run: DC, a: 'DeepCache N=10', b: 'DeepCache N=2', expect: worse }),
-  ...on(['kid', 'class-entropy'], { ordering: 'DeepCache N = 2 equivalent to DDIM-50', run: DC, a: 'DeepCache N=2', b: FP50, expect: equivalent }),
-  ...on(['kid', 'sample-mse'], { ordering: 'zeroed cache collapses (worse than the cache)', run: DC, a: 'DeepCache N=5 zeroed cache', b: 'DeepCache N=5', expect: worse }),
-  ...on(['sample-mse', 'kid'], { ordering: 'DeepCache N = 2 better than DDIM with as many full calls (DDIM-25)', run: DC, a: 'DeepCache N=2', b: 'FP, ddim-25', expect: better }),
-  ...on(['sample-mse'], { ordering: 'DeepCache N = 5 better than DDIM with as many full calls (DDIM-10)', run: DC, a: 'DeepCache N=5', b: 'FP, ddim-10', expect: better }),
-  ...on(['sample-mse'], { ordering: 'DeepCache non-uniform vs uniform at N = 5 (shown, no ordering claimed)', run: DC, a: 'DeepCache N=5 non-uniform', b: 'DeepCache N=5', expect: ANY_VERDICT }),
+  ...claimsOn(['kid', 'class-entropy'], { ordering: 'Faster Diffusion (DDIM-50 key set) equivalent to DDIM-50', run: FD, a: 'FD', b: FP50, expect: EQUIVALENT }),
+  ...claimsOn(['sample-mse', 'kid'], { ordering: 'Faster Diffusion better than DDIM with as many full UNet calls (DDIM-9)', run: FD, a: 'FD', b: 'FP, ddim-9', expect: BETTER }),
+  ...claimsOn(['sample-mse', 'kid'], { ordering: 'early-dense key set better than late-dense', run: FD, a: 'FD', b: 'FD late-dense', expect: BETTER }),
+  ...claimsOn(['sample-mse', 'kid'], { ordering: 'decoder propagation worse than encoder propagation', run: FD, a: 'FD decoder-propagation', b: 'FD', expect: WORSE }),
+  ...claimsOn(['sample-mse'], { ordering: 'parallel decoding equivalent to sequential (margin 1e-6)', run: FD, a: 'FD', b: 'FD sequential', expect: EQUIVALENT }),
+  ...claimsOn(['sample-mse', 'kid'], { ordering: 'prior noise injection on vs off (shown, no ordering claimed)', run: FD, a: 'FD', b: 'FD no prior noise', expect: ANY_VERDICT }),
+  ...claimsOn(['sample-mse'], { ordering: 'DeepCache N = 3 worse than N = 2', run: DC, a: 'DeepCache N=3', b: 'DeepCache N=2', expect: WORSE }),
+  ...claimsOn(['sample-mse'], { ordering: 'DeepCache N = 5 worse than N = 3', run: DC, a: 'DeepCache N=5', b: 'DeepCache N=3', expect: WORSE }),
+  ...claimsOn(['sample-mse'], { ordering: 'DeepCache N = 10 worse than N = 5', run: DC, a: 'DeepCache N=10', b: 'DeepCache N=5', expect: WORSE }),
+  ...claimsOn(['kid'], { ordering: 'DeepCache N = 10 worse than N = 2', run: DC, a: 'DeepCache N=10', b: 'DeepCache N=2', expect: WORSE }),
+  ...claimsOn(['kid', 'class-entropy'], { ordering: 'DeepCache N = 2 equivalent to DDIM-50', run: DC, a: 'DeepCache N=2', b: FP50, expect: EQUIVALENT }),
+  ...claimsOn(['kid', 'sample-mse'], { ordering: 'zeroed cache collapses (worse than the cache)', run: DC, a: 'DeepCache N=5 zeroed cache', b: 'DeepCache N=5', expect: WORSE }),
+  ...claimsOn(['sample-mse', 'kid'], { ordering: 'DeepCache N = 2 better than DDIM with as many full calls (DDIM-25)', run: DC, a: 'DeepCache N=2', b: 'FP, ddim-25', expect: BETTER }),
+  ...claimsOn(['sample-mse'], { ordering: 'DeepCache N = 5 better than DDIM with as many full calls (DDIM-10)', run: DC, a: 'DeepCache N=5', b: 'FP, ddim-10', expect: BETTER }),
+  ...claimsOn(['sample-mse'], { ordering: 'DeepCache non-uniform vs uniform at N = 5 (shown, no ordering claimed)', run: DC, a: 'DeepCache N=5 non-uniform', b: 'DeepCache N=5', expect: ANY_VERDICT }),
 ];
 
 /** The `<method>.cost` table of a unit's final position (the caching step's analytic cost). */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   Conv2d, ExportContext, UniformQuantizer, exportActivationQuantizer, exportAttentionProduct, exportLayerWeight, quantLevels, registerExportRule,
 } from '@diffpress/core';
-import { BinaryLayer } from './layers/binary-layer';
+import { BinaryLayer, biasOf } from './layers/binary-layer';
 import { LsqAttention } from './layers/lsq-attention';
 import { ActivationScaleMap, RPReLU, StaticScale } from './layers/output-scales';
 import { ActivationQuantizer, LsqActivationQuantizer, SignActivation } from './quantizers/activation-quantizers';
@@ -99,7 +99,7 @@ function exportBinaryLayer(m: BinaryLayer, x: string, ctx: ExportContext): strin
       factor = g.tensor(gamma, sctx.hint('gamma'));
       gamma.dispose();
     } else throw sctx.error(m.scale, 'no ONNX export for this output scale');
-    const bias = (inner as unknown as { bias: tf.Variable | null }).bias;
+    const bias = biasOf(inner);
     const b = bias ? channelVector(sctx, bias, nchw, 'bias') : null;
     const bare = b ? g.op('Sub', [y, b], {}, sctx.hint('unbiased')) : y;
     const scaled = g.op('Mul', [bare, factor], {}, sctx.hint('scaled'));

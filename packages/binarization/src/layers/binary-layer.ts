@@ -23,7 +23,7 @@ export interface BinaryLayerParts {
 export type BinaryPartsFactory = (inner: WeightLayer & AnyModule) => BinaryLayerParts;
 
 /** The wrapped layer's bias, or null; output-scaled layers need the bare conv/linear to reach it. */
-function biasOf(inner: WeightLayer & AnyModule): tf.Variable | null {
+export function biasOf(inner: WeightLayer & AnyModule): tf.Variable | null {
   if (inner instanceof Conv2d || inner instanceof Linear) return inner.bias;
   throw new Error(`a binary layer with an output scale wraps a Conv2d or Linear, not a ${inner.constructor.name} (apply it before methods that wrap layers)`);
 }
